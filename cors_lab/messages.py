@@ -16,6 +16,7 @@ Facts that shape the representation (RFC 9110 section 5, Fetch "header list"):
 
 from __future__ import annotations
 
+import functools
 import re
 import traceback as traceback_module
 from collections.abc import Iterable, Mapping
@@ -63,12 +64,20 @@ def validate_method(method: object) -> str:
 
 
 def _validate_header(name: object, value: object) -> tuple[str, str]:
+    if isinstance(name, str) and isinstance(value, str):
+        return _validate_str_header(name, value)
     if not isinstance(name, str):
         raise TypeError(f"header name must be a string, not {type(name).__name__} {name!r}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
         raise TypeError(f"value of header {name!r} must be a string, not {type(value).__name__} {value!r}")
+    return _validate_str_header(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _validate_str_header(name: str, value: str) -> tuple[str, str]:
+    # Pure and called for every header of every request: cached.
     if not _TOKEN.fullmatch(name):
         raise ValueError(
             f"header name {name!r} is not an HTTP token; expected letters, digits or "
@@ -275,12 +284,20 @@ class Exchange:
 
         return display.exchange_text(self)
 
+    def __repr__(self) -> str:
+        error = f", error={self.error.summary!r}" if self.error is not None else ""
+        return (
+            f"<Exchange {self.request.method} {self.request.url} -> {self.response.status} "
+            f"{self.response.reason} ({self.via}){error}>"
+        )
+
     def _repr_html_(self) -> str:
         from cors_lab import display
 
         return display.exchange_html(self)
 
 
+@functools.lru_cache(maxsize=1024)
 def split_url(url: str) -> tuple[str, str, int, str, str]:
     """Split an absolute http(s) URL into ``(scheme, host, port, path, query)``.
 

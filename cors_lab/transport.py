@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Union
 from urllib.parse import urljoin, urlsplit
 
@@ -31,6 +32,11 @@ def _base_url(target: str) -> str:
     return target
 
 
+@functools.lru_cache(maxsize=1024)
+def _join(base: str, url: str) -> str:
+    return urljoin(base, url)
+
+
 def _resolve(target: object, url: object) -> tuple[str, Server | ASGIApp | None]:
     """The absolute URL to request, and what serves it in-process (None: the network)."""
     if not isinstance(url, str):
@@ -38,11 +44,11 @@ def _resolve(target: object, url: object) -> tuple[str, Server | ASGIApp | None]
     if isinstance(target, Server):
         if target.live_network and not target.origin:
             raise RuntimeError(f"{target!r} is not started; use it in a 'with' block or call start() first")
-        return urljoin(target.origin + "/", url), (None if target.live_network else target)
+        return _join(target.origin + "/", url), (None if target.live_network else target)
     if isinstance(target, str):
-        return urljoin(_base_url(target), url), None
+        return _join(_base_url(target), url), None
     if is_asgi_app(target):
-        return urljoin(DEFAULT_APP_ORIGIN + "/", url), target  # type: ignore[return-value]
+        return _join(DEFAULT_APP_ORIGIN + "/", url), target  # type: ignore[return-value]
     raise TypeError(
         "target must be an ASGI app (such as a FastAPI() instance), a cors_lab.Server, or the base URL "
         f"of a live server such as 'http://127.0.0.1:8000'; got {type(target).__name__} {target!r}"
