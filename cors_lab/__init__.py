@@ -3,35 +3,59 @@
 The lab in one breath::
 
     import cors_lab
-    app = cors_lab.demo_api(allow_origins=["http://localhost:3000"])
-    exchange = cors_lab.send(app, "GET", "/items", headers={"Origin": "http://localhost:3000"})
-    print(exchange)          # the raw HTTP exchange, curl -v style
+    api = cors_lab.demo_api(allow_origins=["http://localhost:3000"])
+    browser = cors_lab.Browser(origin="http://localhost:3000")
+    result = browser.fetch(api, "/items", method="PUT", json={"name": "fig"})
+    print(result.console)    # what Chromium prints
+    print(result.explain())  # why, and what to change
 
 Public names:
 
-- :func:`send` / :func:`asend`: one request to an ASGI app (in-process), a
-  :class:`Server`, or a live URL; returns an :class:`Exchange`.
-- :class:`Server`: an app placed at an origin; ``Server.live(app)`` runs it
-  under uvicorn on a free loopback port.
+- :func:`send` / :func:`asend`: one raw HTTP request to an ASGI app (in-process),
+  a :class:`Server`, or a live URL; returns an :class:`Exchange`.
+- :class:`Server`: an app placed at an origin; ``Server.live(app)`` runs it under
+  uvicorn on a free loopback port.
+- :class:`Browser`: what Chromium, Firefox or Safari does with a request:
+  preflight or not, which check fails, what script reads, the console message.
+- :func:`needs_preflight`, :func:`origin_of`, :func:`same_origin`,
+  :func:`same_site`: the pure rules, for quick questions.
 - :func:`demo_api`: the FastAPI app the course uses.
 """
 
+from cors_lab.bodies import Blob, FormData, ReadableStream, URLSearchParams
+from cors_lab.browser import Browser, DroppedHeader, FetchResult
 from cors_lab.demo import demo_api
+from cors_lab.engines import ENGINES, Engine
+from cors_lab.fetch.urls import origin_of, same_origin, same_site
 from cors_lab.messages import AppError, Exchange, Request, Response
+from cors_lab.rules import needs_preflight
 from cors_lab.server import LiveServer, Server
 from cors_lab.transport import asend, send
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENGINES",
     "AppError",
+    "Blob",
+    "Browser",
+    "DroppedHeader",
+    "Engine",
     "Exchange",
+    "FetchResult",
+    "FormData",
     "LiveServer",
+    "ReadableStream",
     "Request",
     "Response",
     "Server",
+    "URLSearchParams",
     "__version__",
     "asend",
     "demo_api",
+    "needs_preflight",
+    "origin_of",
+    "same_origin",
+    "same_site",
     "send",
 ]

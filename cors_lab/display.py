@@ -108,3 +108,92 @@ def exchange_html(exchange: Exchange) -> str:
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+# -- Fetch results ----------------------------------------------------------------------------
+
+
+def _arrow(label: str, width: int, *, right: bool) -> str:
+    dashes = "-" * max(width - 7 - len(label), 2)
+    return f"|-- {label} {dashes}>|" if right else f"|<- {label} {dashes}-|"
+
+
+def sequence_lines(result) -> list[str]:
+    """A small text sequence diagram: page on the left, servers on the right."""
+    width = 60
+    left, right = f"page {result.page_origin}", f"server {_origin_of_url(result.url)}"
+    lines = [left + " " * max(width - len(left) - len(right), 1) + right]
+    for exchange in result.exchanges:
+        request, response = exchange.request, exchange.response
+        label = f"{request.method} {request.target}"
+        if result.preflight is exchange:
+            label += " (preflight)"
+        lines.append(_arrow(label, width, right=True))
+        lines.append(_arrow(f"{response.status} {response.reason}", width, right=False))
+    if result.preflight_cached:
+        lines.insert(1, "   (preflight skipped: cached)")
+    lines.append(verdict_line(result))
+    return lines
+
+
+def _origin_of_url(url: str) -> str:
+    from cors_lab.fetch.urls import origin_of
+
+    return origin_of(url)
+
+
+def verdict_line(result) -> str:
+    if result.blocked:
+        kind = f" ({result.error_kind})" if result.error_kind else ""
+        return f"blocked{kind}: script sees {result.script_error}"
+    if result.type == "opaque":
+        return "opaque response: script sees status 0, no headers, no body"
+    return f"allowed: script reads status {result.status} (type {result.type!r})"
+
+
+def fetch_result_text(result) -> str:
+    """The result as plain text: diagram, console message, preflight reasons, then the raw exchanges."""
+    parts = ["\n".join(sequence_lines(result))]
+    if result.console_messages:
+        parts.append("console:\n" + "\n".join(f"  {line}" for line in result.console_messages))
+    if result.preflight_reasons:
+        parts.append("preflight because:\n" + "\n".join(f"  - {reason}" for reason in result.preflight_reasons))
+    if result.dropped_headers:
+        parts.append("dropped headers:\n" + "\n".join(f"  - {d.name}: {d.reason}" for d in result.dropped_headers))
+    if not result.blocked and result.readable_headers:
+        parts.append("script can read: " + ", ".join(sorted(result.readable_headers)))
+    for exchange in result.exchanges:
+        parts.append(exchange_text(exchange))
+    return "\n\n".join(parts)
+
+
+_STYLE_VERDICT_OK = "color: #1b5e20; font-weight: bold; margin: 4px 0;"
+_STYLE_VERDICT_BAD = "color: #b00020; font-weight: bold; margin: 4px 0;"
+_STYLE_CONSOLE = "background: #fdecea; border-left: 3px solid #b00020; padding: 6px 8px; margin: 0 0 6px 0; white-space: pre-wrap;"
+_STYLE_DIAGRAM = "margin: 0 0 6px 0; padding: 6px 8px; background: #fafafa; border: 1px solid #e0e0e0;"
+
+
+def fetch_result_html(result) -> str:
+    """The result as HTML: the sequence diagram, the verdict, the console message, the reasons and the exchanges."""
+    diagram = "\n".join(sequence_lines(result)[:-1])
+    verdict = verdict_line(result)
+    parts = [
+        f'<div class="cors-lab-fetch" style="{_STYLE_BOX}">',
+        f'<pre style="{_STYLE_DIAGRAM}">{html.escape(diagram)}</pre>',
+        f'<div style="{_STYLE_VERDICT_BAD if result.blocked else _STYLE_VERDICT_OK}">{html.escape(verdict)}</div>',
+    ]
+    if result.console_messages:
+        text = "\n".join(result.console_messages)
+        parts.append(f'<div style="{_STYLE_CONSOLE}">{html.escape(text)}</div>')
+    if result.preflight_reasons:
+        items = "".join(f"<li>{html.escape(reason)}</li>" for reason in result.preflight_reasons)
+        parts.append(f"<div>preflight because:<ul style=\"margin: 2px 0 6px 0;\">{items}</ul></div>")
+    if result.dropped_headers:
+        items = "".join(f"<li><code>{html.escape(d.name)}</code>: {html.escape(d.reason)}</li>" for d in result.dropped_headers)
+        parts.append(f"<div>dropped headers:<ul style=\"margin: 2px 0 6px 0;\">{items}</ul></div>")
+    if not result.blocked and result.readable_headers:
+        parts.append(f"<div>script can read: <code>{html.escape(', '.join(sorted(result.readable_headers)))}</code></div>")
+    for exchange in result.exchanges:
+        parts.append(exchange_html(exchange))
+    parts.append("</div>")
+    return "".join(parts)

@@ -1,0 +1,314 @@
+"""Engine profiles: where Chromium, Firefox and WebKit (Safari) depart from the Fetch Standard, and their wording.
+
+Each profile is data: caps and defaults, flags for each departure, and the
+console message templates, verbatim. The Fetch algorithms in
+:mod:`cors_lab.fetch` take these as parameters, so the spec's behaviour stays
+readable there and every departure is named here, with its evidence.
+
+Evidence (see ``../shared/reference/browser-cors.md`` in the project's planning
+material): Chromium 156 wording and behaviour were observed with the real
+binary and are checked scenario by scenario by ``tests/browser``; the Firefox
+and WebKit templates come from their sources (``security.properties``,
+``CrossOriginAccessControl.cpp``) and from Firefox ESR 153 and WebKitGTK 2.50
+runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cors_lab.fetch.cors import AccessRules, CorsFailure
+
+__all__ = ["ENGINES", "Engine", "EngineName", "get_engine"]
+
+EngineName = Literal["chromium", "firefox", "safari"]
+
+# -- Chromium's extra safelisted request headers (services/network/public/cpp/cors/cors.cc) ----
+
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+_ECT_VALUES = frozenset({"slow-2g", "2g", "3g", "4g"})
+
+
+def chromium_extra_safelisted(name: str, value: str) -> bool:
+    """Client hints Chromium safelists beyond the spec (``name`` lowercased, value at most 128 bytes)."""
+    if name == "intervention":
+        return True
+    if name in ("dpr", "downlink", "device-memory"):
+        return bool(_DECIMAL.fullmatch(value))
+    if name in ("width", "viewport-width", "rtt"):
+        return bool(_DIGITS.fullmatch(value))
+    if name == "ect":
+        return value in _ECT_VALUES
+    if name == "save-data":
+        return value == "on"
+    return False
+
+
+# -- Console wording -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Everything an engine's console message about a blocked request can mention.
+
+    Fields:
+        failure: the failed check.
+        url: the URL of the request that failed (after redirects).
+        initial_url: the URL script asked for (differs after redirects).
+        page_origin: the requesting page's origin, serialized.
+        initiator: ``"fetch"`` or ``"xhr"``.
+        status: the status of the response that failed the check (None when there was none).
+    """
+
+    failure: CorsFailure
+    url: str
+    initial_url: str
+    page_origin: str
+    initiator: Literal["fetch", "xhr"] = "fetch"
+    status: int | None = None
+
+
+_CHROMIUM_REASONS = {
+    "MissingAllowOriginHeader": "No 'Access-Control-Allow-Origin' header is present on the requested resource.",
+    "AllowOriginMismatch": "The 'Access-Control-Allow-Origin' header has a value '{hint}' that is not equal to the supplied origin.",
+    "MultipleAllowOriginValues": "The 'Access-Control-Allow-Origin' header contains multiple values '{hint}', but only one is allowed.",
+    "InvalidAllowOriginValue": "The 'Access-Control-Allow-Origin' header contains the invalid value '{hint}'.",
+    "WildcardOriginNotAllowed": "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.",
+    "InvalidAllowCredentials": "The value of the 'Access-Control-Allow-Credentials' header in the response is '{hint}' which must be 'true' when the request's credentials mode is 'include'.",
+    "PreflightInvalidStatus": "It does not have HTTP ok status.",
+    "PreflightDisallowedRedirect": "Redirect is not allowed for a preflight request.",
+    "InvalidAllowMethodsPreflightResponse": "Cannot parse Access-Control-Allow-Methods response header field in preflight response.",
+    "InvalidAllowHeadersPreflightResponse": "Cannot parse Access-Control-Allow-Headers response header field in preflight response.",
+    "MethodDisallowedByPreflightResponse": "Method {hint} is not allowed by Access-Control-Allow-Methods in preflight response.",
+    "HeaderDisallowedByPreflightResponse": "Request header field {hint} is not allowed by Access-Control-Allow-Headers in preflight response.",
+    "RedirectContainsCredentials": "Redirect location '{hint}' contains a username and password, which is disallowed for cross-origin requests.",
+    "DisallowedByMode": "Cross origin requests are not allowed by request mode.",
+    "InvalidResponse": "The response is invalid.",
+    "CorsDisabledScheme": "Cross origin requests are only supported for protocol schemes: {hint}.",
+}
+_CHROMIUM_FETCH_SUFFIX = " Have the server send the header with a valid value."
+_CHROMIUM_XHR_SUFFIX = " The credentials mode of requests initiated by the XMLHttpRequest is controlled by the withCredentials attribute."
+
+
+def _encode_hint(hint: str) -> str:
+    # Chromium's EncodeHint: printable ASCII kept, anything else as \uXXXX.
+    return "".join(ch if " " <= ch <= "~" else f"\\u{ord(ch):04X}" for ch in hint)
+
+
+def chromium_console(blocked: Blocked) -> list[str]:
+    """Chromium's console lines for a blocked request (cors_error_string.cc, Chromium 156)."""
+    failure = blocked.failure
+    base = failure.kind.removeprefix("Preflight") if failure.kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else failure.kind
+    reason = _CHROMIUM_REASONS[base].format(hint=_encode_hint(failure.hint or ""))
+    if blocked.initiator == "fetch" and base in ("AllowOriginMismatch", "MultipleAllowOriginValues", "InvalidAllowOriginValue"):
+        reason += _CHROMIUM_FETCH_SUFFIX
+    if blocked.initiator == "xhr" and base in ("WildcardOriginNotAllowed", "InvalidAllowCredentials"):
+        reason += _CHROMIUM_XHR_SUFFIX
+    kind = "XMLHttpRequest" if blocked.initiator == "xhr" else "fetch"
+    redirected = f"(redirected from '{blocked.initial_url}') " if blocked.initial_url != blocked.url else ""
+    prefix = "Response to preflight request doesn't pass access control check: " if failure.kind.startswith("Preflight") else ""
+    return [
+        f"Access to {kind} at '{blocked.url}' {redirected}from origin '{blocked.page_origin}' "
+        f"has been blocked by CORS policy: {prefix}{reason}",
+        "Failed to load resource: net::ERR_FAILED",
+    ]
+
+
+_FIREFOX_FRAME = "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at {url}. (Reason: {reason}"
+
+
+def _firefox_line(url: str, reason: str) -> str:
+    # Reasons that carry a status code close the parenthesis themselves.
+    return _FIREFOX_FRAME.format(url=url, reason=reason) + ("" if "). Status code:" in reason else ").")
+
+
+def firefox_console(blocked: Blocked) -> list[str]:
+    """Firefox's console lines (dom/locales/en-US/chrome/security/security.properties; Firefox ESR 153)."""
+    failure = blocked.failure
+    base = failure.kind.removeprefix("Preflight") if failure.kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else failure.kind
+    status = "(null)" if blocked.status is None else str(blocked.status)
+    url = blocked.url
+    if base == "WildcardOriginNotAllowed":
+        line = _firefox_line(f"\u2018{url}\u2019", "Credential is not supported if the CORS header \u2018Access-Control-Allow-Origin\u2019 is \u2018*\u2019")
+    else:
+        reason = {
+            "MissingAllowOriginHeader": f"CORS header \u2018Access-Control-Allow-Origin\u2019 missing). Status code: {status}.",
+            "MultipleAllowOriginValues": "Multiple CORS header \u2018Access-Control-Allow-Origin\u2019 not allowed",
+            "AllowOriginMismatch": f"CORS header \u2018Access-Control-Allow-Origin\u2019 does not match \u2018{failure.hint}\u2019",
+            "InvalidAllowOriginValue": f"CORS header \u2018Access-Control-Allow-Origin\u2019 does not match \u2018{failure.hint}\u2019",
+            "InvalidAllowCredentials": "expected \u2018true\u2019 in CORS header \u2018Access-Control-Allow-Credentials\u2019",
+            "PreflightInvalidStatus": f"CORS preflight response did not succeed). Status code: {status}.",
+            "PreflightDisallowedRedirect": "CORS request external redirect not allowed",
+            "InvalidAllowMethodsPreflightResponse": f"invalid token \u2018{failure.hint}\u2019 in CORS header \u2018Access-Control-Allow-Methods\u2019",
+            "InvalidAllowHeadersPreflightResponse": f"invalid token \u2018{failure.hint}\u2019 in CORS header \u2018Access-Control-Allow-Headers\u2019",
+            "MethodDisallowedByPreflightResponse": "Did not find method in CORS header \u2018Access-Control-Allow-Methods\u2019",
+            "HeaderDisallowedByPreflightResponse": f"header \u2018{failure.hint}\u2019 is not allowed according to header \u2018Access-Control-Allow-Headers\u2019 from CORS preflight response",
+            "RedirectContainsCredentials": "CORS request external redirect not allowed",
+            "DisallowedByMode": "CORS disabled",
+            "CorsDisabledScheme": "CORS request not http",
+        }[base]
+        line = _firefox_line(url, reason)
+    lines = [line]
+    if failure.preflight:
+        # The actual request then fails without a response of its own.
+        lines.append(_firefox_line(url, "CORS request did not succeed). Status code: (null)."))
+    return lines
+
+
+def safari_console(blocked: Blocked) -> list[str]:
+    """WebKit's console lines (CrossOriginAccessControl.cpp; WebKitGTK 2.50, as in Safari)."""
+    failure = blocked.failure
+    base = failure.kind.removeprefix("Preflight") if failure.kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else failure.kind
+    status = "" if blocked.status is None else f" Status code: {blocked.status}"
+    reason = {
+        "MissingAllowOriginHeader": f"Origin {blocked.page_origin} is not allowed by Access-Control-Allow-Origin.{status}",
+        "AllowOriginMismatch": f"Origin {blocked.page_origin} is not allowed by Access-Control-Allow-Origin.{status}",
+        "InvalidAllowOriginValue": f"Origin {blocked.page_origin} is not allowed by Access-Control-Allow-Origin.{status}",
+        "MultipleAllowOriginValues": "Access-Control-Allow-Origin cannot contain more than one origin.",
+        "WildcardOriginNotAllowed": "Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true.",
+        "InvalidAllowCredentials": 'Credentials flag is true, but Access-Control-Allow-Credentials is not "true".',
+        "PreflightInvalidStatus": f"Preflight response is not successful.{status}",
+        "PreflightDisallowedRedirect": "Preflight response is not successful.",
+        "InvalidAllowMethodsPreflightResponse": f"Header Access-Control-Allow-Methods has an invalid value: {failure.hint}",
+        "InvalidAllowHeadersPreflightResponse": f"Header Access-Control-Allow-Headers has an invalid value: {failure.hint}",
+        "MethodDisallowedByPreflightResponse": f"Method {failure.hint} is not allowed by Access-Control-Allow-Methods.",
+        "HeaderDisallowedByPreflightResponse": f"Request header field {failure.hint} is not allowed by Access-Control-Allow-Headers.",
+        "RedirectContainsCredentials": f"redirection URL {failure.hint} has credentials",
+        "DisallowedByMode": "Cross origin requests are not allowed by request mode.",
+        "CorsDisabledScheme": "not allowed to follow a cross-origin CORS redirection with non CORS scheme",
+    }[base]
+    api = "XMLHttpRequest" if blocked.initiator == "xhr" else "Fetch API"
+    return [reason, f"{api} cannot load {blocked.url} due to access control checks.", f"Failed to load resource: {reason}"]
+
+
+# -- Profiles ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One browser engine's CORS behaviour.
+
+    Fields:
+        name / product: ``"chromium"`` and ``"Chromium 156"``.
+        access_rules: how the CORS check orders and tells failures apart.
+        extra_safelisted: request headers safelisted beyond the spec.
+        authorization_covered_by_wildcard: ``Access-Control-Allow-Headers: *``
+            lets ``Authorization`` through the network check (spec: it does not).
+        authorization_warning: a console warning is printed when it does (Firefox).
+        cache_replaces: a new preflight replaces the cached result for the URL
+            (Chromium, WebKit) rather than merging into it (spec, Firefox).
+        cache_wildcard_covers_authorization: the cache lets ``*`` cover ``Authorization``.
+        max_age_default / max_age_cap: preflight cache lifetime in seconds.
+        cache_max_url_length: URLs this long or longer are not cached.
+        default_same_site: the SameSite a cookie without the attribute gets.
+        same_site_none_requires_secure: ``SameSite=None`` without ``Secure`` is rejected.
+        blocks_third_party_cookies: cross-site requests neither send nor store cookies.
+        script_error: what script sees when a fetch is blocked.
+    """
+
+    name: EngineName
+    product: str
+    access_rules: AccessRules
+    console_lines: object = field(repr=False)
+    extra_safelisted: object = field(default=None, repr=False)
+    authorization_covered_by_wildcard: bool = True
+    authorization_warning: str | None = None
+    cache_replaces: bool = True
+    cache_wildcard_covers_authorization: bool = False
+    max_age_default: int = 5
+    max_age_cap: int = 7200
+    cache_max_url_length: int | None = None
+    default_same_site: Literal["lax", "none"] = "lax"
+    same_site_none_requires_secure: bool = True
+    blocks_third_party_cookies: bool = False
+    script_error: str = "TypeError: Failed to fetch"
+    xhr_script_error: str = "XMLHttpRequest error event (status 0)"
+
+    def console(self, blocked: Blocked) -> list[str]:
+        """Every console line the engine prints for ``blocked``, in order."""
+        return self.console_lines(blocked)  # type: ignore[operator]
+
+    def preflight_max_age(self, raw: str | None) -> int:
+        """Seconds a successful preflight is cached, from its ``Access-Control-Max-Age`` value."""
+        if raw is None:
+            return self.max_age_default
+        value = raw.strip()
+        if self.name == "chromium":
+            # preflight_result.cc: an integer, else the default; negative means 0.
+            if re.fullmatch(r"[+-]?[0-9]+", value):
+                return max(0, min(int(value), self.max_age_cap))
+            return self.max_age_default
+        if self.name == "firefox":
+            # nsCORSListenerProxy.cpp: digits only, else not cached at all.
+            if value.isdigit() and value.isascii():
+                return min(int(value), self.max_age_cap)
+            return 0
+        # WebKit: a non-negative integer, else the default.
+        if value.isdigit() and value.isascii():
+            return min(int(value), self.max_age_cap)
+        return self.max_age_default
+
+
+CHROMIUM = Engine(
+    name="chromium",
+    product="Chromium 156",
+    access_rules=AccessRules(multiple_origins="space-or-comma", invalid_origin_value=True),
+    console_lines=chromium_console,
+    extra_safelisted=chromium_extra_safelisted,
+    # CorsNonWildcardRequestHeadersSupport is disabled by default: `*` covers
+    # Authorization on the network check, but not in the preflight cache.
+    authorization_covered_by_wildcard=True,
+    cache_replaces=True,
+    cache_wildcard_covers_authorization=False,
+    max_age_cap=7200,
+    cache_max_url_length=1024,
+    default_same_site="lax",
+    script_error="TypeError: Failed to fetch",
+)
+
+FIREFOX = Engine(
+    name="firefox",
+    product="Firefox 153",
+    access_rules=AccessRules(multiple_origins="lines"),
+    console_lines=firefox_console,
+    # network.cors_preflight.authorization_covered_by_wildcard defaults to true, with a warning.
+    authorization_covered_by_wildcard=True,
+    authorization_warning=(
+        "Cross-Origin Request Warning: The Same Origin Policy will disallow reading the remote resource at {url} soon. "
+        "(Reason: When the `Access-Control-Allow-Headers` is `*`, the `Authorization` header is not covered. "
+        "To include the `Authorization` header, it must be explicitly listed in CORS header `Access-Control-Allow-Headers`)."
+    ),
+    cache_replaces=False,
+    cache_wildcard_covers_authorization=False,
+    max_age_cap=86400,
+    default_same_site="none",
+    script_error="TypeError: NetworkError when attempting to fetch resource.",
+)
+
+SAFARI = Engine(
+    name="safari",
+    product="WebKit (Safari's engine)",
+    access_rules=AccessRules(multiple_origins="comma", preflight_status_first=True),
+    console_lines=safari_console,
+    authorization_covered_by_wildcard=True,
+    cache_replaces=True,
+    cache_wildcard_covers_authorization=True,
+    max_age_cap=600,
+    default_same_site="none",
+    blocks_third_party_cookies=True,
+    script_error="TypeError: Load failed",
+)
+
+ENGINES: dict[str, Engine] = {"chromium": CHROMIUM, "firefox": FIREFOX, "safari": SAFARI}
+
+
+def get_engine(name: str | Engine) -> Engine:
+    """The profile named ``name``: ``"chromium"``, ``"firefox"`` or ``"safari"``."""
+    if isinstance(name, Engine):
+        return name
+    if not isinstance(name, str) or name.lower() not in ENGINES:
+        raise ValueError(f"engine {name!r} is not known; expected one of {', '.join(repr(n) for n in ENGINES)}")
+    return ENGINES[name.lower()]
