@@ -226,7 +226,7 @@ class Browser:
     def fetch(
         self,
         target: ASGIApp | Server | str,
-        path: str = "/",
+        path: str | None = None,
         *,
         method: str = "GET",
         headers: HeadersInput = None,
@@ -241,7 +241,8 @@ class Browser:
         """Make the request the way the page's script would, and report what the browser does.
 
         ``target`` is an ASGI app (served at ``http://localhost:8000``), a
-        :class:`Server`, or a URL; ``path`` is a path or an absolute URL.
+        :class:`Server`, or a URL; ``path`` is a path or an absolute URL
+        (``browser.fetch("http://localhost:8000/items")`` fetches that URL).
         ``headers`` is a dict or a list of pairs; ``body`` a str, bytes or one
         of ``cors_lab.URLSearchParams``/``FormData``/``Blob``/``ReadableStream``;
         ``json=`` sets the body and ``Content-Type: application/json``.
@@ -259,7 +260,7 @@ class Browser:
     async def afetch(
         self,
         target: ASGIApp | Server | str,
-        path: str = "/",
+        path: str | None = None,
         *,
         method: str = "GET",
         headers: HeadersInput = None,
@@ -296,6 +297,8 @@ class Browser:
                 "target must be an ASGI app (such as a FastAPI() instance), a cors_lab.Server, or a URL "
                 f"such as 'http://localhost:8000'; got {type(target).__name__} {target!r}"
             )
+        if path is None:
+            path = base if isinstance(target, str) else "/"
         where = "fetch" if initiator == "fetch" else "open"
         api = "Window" if initiator == "fetch" else "XMLHttpRequest"
         try:
@@ -478,7 +481,8 @@ class Browser:
                 readable = cors_filtered_headers(response.headers, credentials_mode=p.credentials)
                 return self._result(
                     p, state, initial_url, blocked=False, status=response.status, type="cors", error_kind=None, console=None,
-                    console_messages=state.console_notes, readable_headers=readable, body=response.text,
+                    console_messages=state.console_notes + self._http_error_lines(response), readable_headers=readable,
+                    body=response.text,
                 )
             if tainting == "opaque":
                 return self._result(
@@ -487,8 +491,15 @@ class Browser:
                 )
             return self._result(
                 p, state, initial_url, blocked=False, status=response.status, type="basic", error_kind=None, console=None,
-                console_messages=[], readable_headers=basic_filtered_headers(response.headers), body=response.text,
+                console_messages=self._http_error_lines(response), readable_headers=basic_filtered_headers(response.headers),
+                body=response.text,
             )
+
+    def _http_error_lines(self, response) -> list[str]:
+        template = self.engine.http_error_line
+        if template is None or response.status < 400:
+            return []
+        return [template.format(status=response.status, reason=response.reason)]
 
     def _same_origin_mode_console(self, url_text: str) -> list[str]:
         if self.engine.name == "chromium":

@@ -226,6 +226,8 @@ class Engine:
     blocks_third_party_cookies: bool = False
     script_error: str = "TypeError: Failed to fetch"
     xhr_script_error: str = "XMLHttpRequest error event (status 0)"
+    #: Printed for a response script can read whose status is 400 or more (None: nothing).
+    http_error_line: str | None = "Failed to load resource: the server responded with a status of {status} ({reason})"
 
     def console(self, blocked: Blocked) -> list[str]:
         """Every console line the engine prints for ``blocked``, in order."""
@@ -286,6 +288,7 @@ FIREFOX = Engine(
     max_age_cap=86400,
     default_same_site="none",
     script_error="TypeError: NetworkError when attempting to fetch resource.",
+    http_error_line=None,
 )
 
 SAFARI = Engine(

@@ -1,0 +1,457 @@
+"""Run catalogue scenarios in a real browser and in the lab's model, and compare what each did.
+
+The real side: uvicorn serves every origin on two loopback ports (chosen free
+at start); Chromium maps ``*.test`` to 127.0.0.1, so ``http://app.test:P`` (the
+page), ``http://api.test:Q`` and ``http://other.test:Q`` are distinct sites, and
+``http://app.test:Q`` is same-site but cross-origin. Each scenario gets fresh
+apps and a fresh browser context (cookies and preflight cache start empty).
+
+The model side: ``cors_lab.Browser`` with the same origins, each served
+in-process by a fresh copy of the same app, so URLs, ports and console
+messages are comparable byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cors_lab
+from tests.browser.apps import Dispatcher, build_app, fill
+
+CATALOGUE = Path(__file__).with_name("scenarios.toml")
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def load_catalogue(path: Path = CATALOGUE) -> list[dict[str, Any]]:
+    scenarios = tomllib.loads(path.read_text())["scenario"]
+    seen: set[str] = set()
+    for scenario in scenarios:
+        if scenario["id"] in seen:
+            raise ValueError(f"duplicate scenario id {scenario['id']!r}")
+        seen.add(scenario["id"])
+    return scenarios
+
+
+def chromium_path() -> str | None:
+    for candidate in CHROMIUM_PATHS:
+        if os.path.exists(candidate):
+            return candidate
+    found = shutil.which("chromium")
+    return found
+
+
+def steps_of(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    if "steps" in scenario:
+        return scenario["steps"]
+    return [scenario["request"]]
+
+
+# -- What each side observed, in one shape ---------------------------------------------------------
+
+
+@dataclass
+class Observation:
+    """One step of a scenario as seen by one side (Chromium or the model)."""
+
+    blocked: bool
+    status: int
+    type: str
+    error_kind: str | None
+    console: list[str]
+    readable_headers: list[str]
+    body: str | None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _request_record(method: str, target: str, headers: list[tuple[str, str]], origin_key: str) -> dict[str, Any]:
+    lowered = {}
+    for name, value in headers:
+        lowered.setdefault(name.lower(), value)
+    return {
+        "to": origin_key,
+        "method": method,
+        "target": target,
+        "origin": lowered.get("origin"),
+        "acrm": lowered.get("access-control-request-method"),
+        "acrh": lowered.get("access-control-request-headers"),
+        "cookie": lowered.get("cookie"),
+    }
+
+
+COMPARED = ("blocked", "status", "type", "error_kind", "console", "readable_headers", "body", "requests")
+
+
+def compare(real: Observation, model: Observation) -> list[str]:
+    """The fields where the model disagrees with the browser, each as 'field: browser X, model Y'."""
+    differences = []
+    for name in COMPARED:
+        a, b = getattr(real, name), getattr(model, name)
+        if a != b:
+            differences.append(f"{name}: browser {a!r}, model {b!r}")
+    return differences
+
+
+# -- The page's JavaScript ------------------------------------------------------------------------
+
+RUN_JS = r"""
+async (spec) => {
+  const makeBody = (b) => {
+    if (!b) return undefined;
+    if (b.kind === 'string') return b.data;
+    if (b.kind === 'urlsearchparams') return new URLSearchParams(b.fields);
+    if (b.kind === 'formdata') { const f = new FormData(); for (const [k, v] of Object.entries(b.fields)) f.append(k, v); return f; }
+    if (b.kind === 'blob') return new Blob([b.data], {type: b.type || ''});
+    if (b.kind === 'bytes') return new TextEncoder().encode(b.data);
+    if (b.kind === 'stream') return new ReadableStream({start(c) { c.enqueue(new TextEncoder().encode(b.data || '')); c.close(); }});
+    throw new Error('unknown body kind ' + b.kind);
+  };
+  const run = async (spec) => {
+    if (spec.initiator === 'xhr') {
+      return await new Promise((resolve) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open(spec.method, spec.url);
+        xhr.withCredentials = spec.credentials === 'include';
+        for (const [k, v] of spec.headers) xhr.setRequestHeader(k, v);
+        if (spec.upload_listener) xhr.upload.onprogress = () => {};
+        xhr.onload = () => {
+          const names = xhr.getAllResponseHeaders().trim().split(/\r\n/).filter(Boolean).map(l => l.split(':')[0].trim().toLowerCase());
+          resolve({blocked: false, status: xhr.status, type: 'xhr', headers: names, body: xhr.responseText});
+        };
+        xhr.onerror = () => resolve({blocked: true, status: xhr.status, type: 'error', headers: [], body: null});
+        const body = spec.json !== undefined ? JSON.stringify(spec.json) : makeBody(spec.body);
+        xhr.send(body === undefined ? null : body);
+      });
+    }
+    const init = {method: spec.method, headers: spec.headers, credentials: spec.credentials, mode: spec.mode, redirect: spec.redirect};
+    if (spec.json !== undefined) { init.body = JSON.stringify(spec.json); }
+    else if (spec.body) { init.body = makeBody(spec.body); if (spec.body.kind === 'stream') init.duplex = 'half'; }
+    try {
+      const r = await fetch(spec.url, init);
+      const names = []; r.headers.forEach((v, k) => names.push(k));
+      let body = null; try { body = await r.text(); } catch (e) { body = null; }
+      return {blocked: false, status: r.status, type: r.type, headers: names, body};
+    } catch (e) {
+      return {blocked: true, status: 0, type: 'error', headers: [], body: null, error: String(e)};
+    }
+  };
+  if (spec.sandboxed) {
+    // An opaque origin: a sandboxed iframe without allow-same-origin runs the request.
+    return await new Promise((resolve) => {
+      const frame = document.createElement('iframe');
+      frame.sandbox = 'allow-scripts';
+      frame.srcdoc = '<script>const makeBody = ' + makeBody.toString() + '; const run = ' + run.toString() +
+        '; window.onmessage = async (e) => { parent.postMessage(await run(e.data), "*"); };<\/script>';
+      window.onmessage = (e) => { resolve(e.data); frame.remove(); };
+      frame.onload = () => frame.contentWindow.postMessage(spec, '*');
+      document.body.appendChild(frame);
+    });
+  }
+  return await run(spec);
+}
+"""
+
+
+def js_spec(request: dict[str, Any], origins: dict[str, str], sandboxed: bool) -> dict[str, Any]:
+    request = fill(request, origins)
+    spec = {
+        "url": request["url"],
+        "method": request.get("method", "GET"),
+        "headers": [list(pair) for pair in request.get("headers", [])],
+        "credentials": request.get("credentials", "same-origin"),
+        "mode": request.get("mode", "cors"),
+        "redirect": request.get("redirect", "follow"),
+        "initiator": request.get("initiator", "fetch"),
+        "upload_listener": request.get("upload_listener", False),
+        "body": request.get("body"),
+        "sandboxed": sandboxed,
+    }
+    if "json" in request:
+        spec["json"] = request["json"]
+        if not any(name.lower() == "content-type" for name, _ in spec["headers"]):
+            spec["headers"].append(["Content-Type", "application/json"])
+    return spec
+
+
+def model_body(request: dict[str, Any]):
+    body = request.get("body")
+    if body is None:
+        return None
+    kind = body["kind"]
+    if kind == "string":
+        return body["data"]
+    if kind == "urlsearchparams":
+        return cors_lab.URLSearchParams(body["fields"])
+    if kind == "formdata":
+        return cors_lab.FormData(body["fields"])
+    if kind == "blob":
+        return cors_lab.Blob(body["data"], type=body.get("type", ""))
+    if kind == "bytes":
+        return body["data"].encode()
+    if kind == "stream":
+        return cors_lab.ReadableStream(body.get("data", ""))
+    raise ValueError(f"unknown body kind {kind!r}")
+
+
+# -- The world: live servers and origins ---------------------------------------------------------
+
+
+class World:
+    """Two live uvicorn servers on free loopback ports, and the scenario origins on them."""
+
+    def __init__(self) -> None:
+        self.page_server = Dispatcher()
+        self.api_server = Dispatcher()
+        self._live = [cors_lab.Server.live(self.page_server), cors_lab.Server.live(self.api_server)]
+
+    def __enter__(self) -> World:
+        for live in self._live:
+            live.start()
+        page_port, api_port = self._live[0].port, self._live[1].port
+        self.origins = {
+            "app": f"http://app.test:{page_port}",
+            "api": f"http://api.test:{api_port}",
+            "other": f"http://other.test:{api_port}",
+            "site": f"http://app.test:{api_port}",
+        }
+        self.servers = {"app": self.page_server, "api": self.api_server, "other": self.api_server, "site": self.api_server}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for live in self._live:
+            live.stop()
+
+    def origins_for(self, scenario: dict[str, Any]) -> dict[str, str]:
+        origins = dict(self.origins)
+        origins["page"] = "null" if scenario.get("page") == "null" else origins["app"]
+        return origins
+
+    def key_of_host(self, host: str) -> str:
+        for key, origin in self.origins.items():
+            if origin.split("://", 1)[1] == host:
+                return key
+        return host
+
+    def install(self, scenario: dict[str, Any]) -> None:
+        """Fresh apps for the scenario's origins on the live servers."""
+        origins = self.origins_for(scenario)
+        self.page_server.apps.clear()
+        self.api_server.apps.clear()
+        for key in ("app", "api", "other", "site"):
+            if key in scenario:
+                self.servers[key].apps[self.origins[key].split("://", 1)[1]] = build_app(scenario[key], origins)
+
+    def take_log(self) -> list[dict[str, Any]]:
+        entries = self.page_server.log + self.api_server.log
+        self.page_server.log.clear()
+        self.api_server.log.clear()
+        return entries
+
+
+# -- The model side ----------------------------------------------------------------------------
+
+
+def run_model(scenario: dict[str, Any], world: World, engine: str = "chromium") -> list[Observation]:
+    origins = world.origins_for(scenario)
+    servers = [
+        cors_lab.Server(build_app(scenario[key], origins), origin=world.origins[key])
+        for key in ("app", "api", "other", "site")
+        if key in scenario
+    ]
+    browser = cors_lab.Browser(origin=origins["page"], engine=engine, servers=servers)
+    observations = []
+    for step in steps_of(scenario):
+        if step.get("wait"):
+            browser.advance(step["wait"])
+        request = fill(step, origins)
+        kwargs: dict[str, Any] = dict(
+            method=request.get("method", "GET"),
+            headers=[tuple(pair) for pair in request.get("headers", [])],
+            credentials=request.get("credentials", "same-origin"),
+            mode=request.get("mode", "cors"),
+            redirect=request.get("redirect", "follow"),
+            initiator=request.get("initiator", "fetch"),
+            upload_listener=request.get("upload_listener", False),
+        )
+        if "json" in request:
+            kwargs["json"] = request["json"]
+        else:
+            kwargs["body"] = model_body(request)
+        result = browser.fetch(request["url"], **kwargs)
+        requests = []
+        for exchange in result.exchanges:
+            sent = exchange.request
+            origin = cors_lab.origin_of(sent.url)
+            key = next((k for k, v in world.origins.items() if v == origin), origin)
+            requests.append(_request_record(sent.method, sent.target, list(sent.headers), key))
+        is_xhr = kwargs["initiator"] == "xhr"
+        observations.append(
+            Observation(
+                blocked=result.blocked,
+                status=result.status,
+                type=("error" if result.blocked else "xhr") if is_xhr else result.type,
+                error_kind=result.error_kind,
+                console=list(result.console_messages),
+                readable_headers=sorted(result.readable_headers),
+                body=result.body if not result.blocked else None,
+                requests=requests,
+            )
+        )
+    return observations
+
+
+# -- The Chromium side ---------------------------------------------------------------------------
+
+
+class ChromiumRunner:
+    """One headless Chromium (Debian's), driven by Playwright; a fresh context per scenario."""
+
+    def __init__(self, executable: str) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self.browser = self._playwright.chromium.launch(
+            executable_path=executable,
+            args=["--host-resolver-rules=MAP *.test 127.0.0.1", "--disable-quic"],
+        )
+        self.version = self.browser.version
+
+    def close(self) -> None:
+        self.browser.close()
+        self._playwright.stop()
+
+    def run(self, scenario: dict[str, Any], world: World) -> list[Observation]:
+        origins = world.origins_for(scenario)
+        context = self.browser.new_context()
+        try:
+            page = context.new_page()
+            console: list[str] = []
+            issues: list[dict[str, Any]] = []
+            page.on("console", lambda message: console.append(message.text) if message.type in ("error", "warning") else None)
+            cdp = context.new_cdp_session(page)
+            cdp.on("Audits.issueAdded", lambda event: issues.append(event["issue"]))
+            cdp.send("Audits.enable")
+            page.goto(f"{world.origins['app']}/__page")
+            world.take_log()
+            observations = []
+            for step in steps_of(scenario):
+                if step.get("wait"):
+                    page.wait_for_timeout(step["wait"] * 1000)
+                console.clear()
+                issues.clear()
+                outcome = page.evaluate(RUN_JS, js_spec(step, origins, scenario.get("page") == "null"))
+                page.wait_for_timeout(60)
+                errors = [
+                    issue["details"]["corsIssueDetails"]["corsErrorStatus"]["corsError"]
+                    for issue in issues
+                    if issue.get("code") == "CorsIssue" and not issue["details"]["corsIssueDetails"].get("isWarning")
+                ]
+                requests = [
+                    _request_record(entry["method"], entry["target"], entry["headers"], world.key_of_host(entry["host"]))
+                    for entry in world.take_log()
+                ]
+                observations.append(
+                    Observation(
+                        blocked=outcome["blocked"],
+                        status=outcome["status"],
+                        type=outcome["type"],
+                        error_kind=errors[0] if errors and outcome["blocked"] else None,
+                        console=list(console),
+                        # uvicorn adds date and server on the wire; the in-process model has neither.
+                        readable_headers=sorted(set(outcome["headers"]) - {"date", "server"}),
+                        body=outcome["body"],
+                        requests=requests,
+                    )
+                )
+            return observations
+        finally:
+            context.close()
+
+
+# -- The agreement run -------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    id: str
+    real: list[Observation]
+    model: list[Observation]
+    differences: list[str]
+    note: str = ""
+
+    @property
+    def agree(self) -> bool:
+        return not self.differences
+
+
+def run_agreement(executable: str, scenarios: list[dict[str, Any]] | None = None) -> tuple[list[Row], str, float]:
+    """Run every scenario in Chromium and in the model; return the rows, Chromium's version and the time taken."""
+    scenarios = scenarios if scenarios is not None else load_catalogue()
+    started = time.perf_counter()
+    rows = []
+    with World() as world:
+        runner = ChromiumRunner(executable)
+        try:
+            for scenario in scenarios:
+                world.install(scenario)
+                real = runner.run(scenario, world)
+                model = run_model(scenario, world)
+                differences = []
+                for index, (a, b) in enumerate(zip(real, model)):
+                    prefix = f"step {index + 1}: " if len(real) > 1 else ""
+                    differences += [prefix + d for d in compare(a, b)]
+                rows.append(Row(scenario["id"], real, model, differences, scenario.get("note", "")))
+            version = runner.version
+        finally:
+            runner.close()
+    return rows, version, time.perf_counter() - started
+
+
+def summarize(rows: list[Row], version: str, seconds: float) -> str:
+    agreeing = sum(row.agree for row in rows)
+    return f"{agreeing}/{len(rows)} scenarios agree (Chromium {version}) in {seconds:.1f} s"
+
+
+def verdict(observation: Observation) -> str:
+    if observation.blocked:
+        return f"blocked {observation.error_kind or ''}".strip()
+    return f"{observation.status} {observation.type}"
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'scenario':44} {'Chromium':38} {'model':38} agree"]
+    for row in rows:
+        real = "; ".join(verdict(o) for o in row.real)
+        model = "; ".join(verdict(o) for o in row.model)
+        lines.append(f"{row.id:44} {real[:38]:38} {model[:38]:38} {'yes' if row.agree else 'NO'}")
+    return "\n".join(lines)
+
+
+def write_report(rows: list[Row], version: str, seconds: float, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "browser": f"Chromium {version}",
+        "summary": summarize(rows, version, seconds),
+        "seconds": round(seconds, 2),
+        "scenarios": [
+            {
+                "id": row.id,
+                "agree": row.agree,
+                "differences": row.differences,
+                "note": row.note,
+                "chromium": [o.as_dict() for o in row.real],
+                "model": [o.as_dict() for o in row.model],
+            }
+            for row in rows
+        ],
+    }
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
