@@ -445,6 +445,8 @@ class Browser:
             if tainting == "cors" and p.mode == "cors":
                 await self._maybe_preflight(p, state, url, url_text, request_origin, include_credentials)
 
+            if p.stream and engine.stream_upload_error:
+                raise _Blocked(None, url=url_text, console=engine.network_error(engine.stream_upload_error))
             request = self._actual_request(p, state, url, url_text, tainting, request_origin, include_credentials)
             exchange = await self._send(p, request)
             state.exchanges.append(exchange)
@@ -455,11 +457,11 @@ class Browser:
             location = response.header("location") if response.status in _REDIRECT_STATUSES else None
             if location is not None:
                 if p.redirect == "error":
-                    raise _Blocked(None, url=url_text, console=[])
+                    raise _Blocked(None, url=url_text, console=engine.network_error("ERR_FAILED"))
                 if p.redirect == "manual":
                     return self._result(
                         p, state, initial_url, blocked=False, status=0, type="opaqueredirect", error_kind=None, console=None,
-                        console_messages=[], readable_headers={}, body=None,
+                        console_messages=[], readable_headers={}, body="",
                     )
                 # HTTP fetch step 6 (redirects): the CORS check runs on the redirect response too.
                 if tainting == "cors":
@@ -485,9 +487,10 @@ class Browser:
                     body=response.text,
                 )
             if tainting == "opaque":
+                # An opaque filtered response: status 0, no headers, a null body (script reads "").
                 return self._result(
                     p, state, initial_url, blocked=False, status=0, type="opaque", error_kind=None, console=None,
-                    console_messages=[], readable_headers={}, body=None,
+                    console_messages=[], readable_headers={}, body="",
                 )
             return self._result(
                 p, state, initial_url, blocked=False, status=response.status, type="basic", error_kind=None, console=None,
@@ -513,6 +516,8 @@ class Browser:
         engine = self.engine
         extra = engine.extra_safelisted
         unsafe = cors_unsafe_request_header_names(state.headers, extra_safelisted=extra)  # type: ignore[arg-type]
+        # The same names in the order script set them: engines report the first failing one in that order.
+        in_request_order = [n.lower() for n, _ in state.headers if n.lower() in unsafe]
         use_cors_preflight = p.stream or p.upload_listener
         if is_cors_safelisted_method(state.method) and not unsafe and not use_cors_preflight:
             return
@@ -550,7 +555,7 @@ class Browser:
             headers=response.headers,
             origin=request_origin,
             method=state.method,
-            unsafe_header_names=unsafe,
+            unsafe_header_names=in_request_order,
             credentials_mode=p.credentials,
             rules=engine.access_rules,
             authorization_covered_by_wildcard=engine.authorization_covered_by_wildcard,

@@ -228,6 +228,15 @@ class Engine:
     xhr_script_error: str = "XMLHttpRequest error event (status 0)"
     #: Printed for a response script can read whose status is 400 or more (None: nothing).
     http_error_line: str | None = "Failed to load resource: the server responded with a status of {status} ({reason})"
+    #: Printed for a network error that is not a CORS failure, with the net error name (None: nothing).
+    network_error_line: str | None = "Failed to load resource: net::{error}"
+    #: A ReadableStream upload fails after any preflight, with this net error: Chromium streams
+    #: uploads only over HTTP/2 or QUIC, and the lab's servers speak HTTP/1.1 (None: sent normally).
+    stream_upload_error: str | None = None
+
+    def network_error(self, error: str) -> list[str]:
+        """Console lines for a network error (``error`` is Chromium's net error name, e.g. ``"ERR_FAILED"``)."""
+        return [] if self.network_error_line is None else [self.network_error_line.format(error=error)]
 
     def console(self, blocked: Blocked) -> list[str]:
         """Every console line the engine prints for ``blocked``, in order."""
@@ -269,6 +278,7 @@ CHROMIUM = Engine(
     cache_max_url_length=1024,
     default_same_site="lax",
     script_error="TypeError: Failed to fetch",
+    stream_upload_error="ERR_ALPN_NEGOTIATION_FAILED",
 )
 
 FIREFOX = Engine(
@@ -289,6 +299,7 @@ FIREFOX = Engine(
     default_same_site="none",
     script_error="TypeError: NetworkError when attempting to fetch resource.",
     http_error_line=None,
+    network_error_line=None,
 )
 
 SAFARI = Engine(
@@ -303,6 +314,7 @@ SAFARI = Engine(
     default_same_site="none",
     blocks_third_party_cookies=True,
     script_error="TypeError: Load failed",
+    network_error_line=None,
 )
 
 ENGINES: dict[str, Engine] = {"chromium": CHROMIUM, "firefox": FIREFOX, "safari": SAFARI}

@@ -10,6 +10,7 @@ in-process model, so both sides see the same bytes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -90,6 +91,9 @@ def build_app(spec: dict[str, Any], origins: dict[str, str]):
     raise ValueError(f"an origin needs 'demo' or 'script': {spec!r}")
 
 
+_arrival = itertools.count()
+
+
 class Dispatcher:
     """One live server's app: routes by Host to the current scenario's app, serves the page, and logs requests."""
 
@@ -115,7 +119,7 @@ class Dispatcher:
             await send({"type": "http.response.body", "body": PAGE_HTML})
             return
         query = scope.get("query_string", b"").decode("latin-1")
-        self.log.append({"host": host, "method": scope["method"], "target": path + (f"?{query}" if query else ""), "headers": headers})
+        self.log.append({"seq": next(_arrival), "host": host, "method": scope["method"], "target": path + (f"?{query}" if query else ""), "headers": headers})
         app = self.apps.get(host)
         if app is None:
             response = PlainTextResponse(f"no app for {host}", status_code=421)

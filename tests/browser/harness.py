@@ -144,16 +144,21 @@ async (spec) => {
       return {blocked: true, status: 0, type: 'error', headers: [], body: null, error: String(e)};
     }
   };
-  if (spec.sandboxed) {
-    // An opaque origin: a sandboxed iframe without allow-same-origin runs the request.
+  if (spec.setup_sandbox) {
+    // An opaque origin: a sandboxed iframe without allow-same-origin will run the requests.
     return await new Promise((resolve) => {
       const frame = document.createElement('iframe');
       frame.sandbox = 'allow-scripts';
       frame.srcdoc = '<script>const makeBody = ' + makeBody.toString() + '; const run = ' + run.toString() +
         '; window.onmessage = async (e) => { parent.postMessage(await run(e.data), "*"); };<\/script>';
-      window.onmessage = (e) => { resolve(e.data); frame.remove(); };
-      frame.onload = () => frame.contentWindow.postMessage(spec, '*');
+      frame.onload = () => { window.__sandbox = frame; resolve(true); };
       document.body.appendChild(frame);
+    });
+  }
+  if (spec.sandboxed) {
+    return await new Promise((resolve) => {
+      window.onmessage = (e) => resolve(e.data);
+      window.__sandbox.contentWindow.postMessage(spec, '*');
     });
   }
   return await run(spec);
@@ -211,7 +216,7 @@ class World:
     def __init__(self) -> None:
         self.page_server = Dispatcher()
         self.api_server = Dispatcher()
-        self._live = [cors_lab.Server.live(self.page_server), cors_lab.Server.live(self.api_server)]
+        self._live = [cors_lab.Server.live(self.page_server, log_level="critical"), cors_lab.Server.live(self.api_server, log_level="critical")]
 
     def __enter__(self) -> World:
         for live in self._live:
@@ -233,6 +238,8 @@ class World:
     def origins_for(self, scenario: dict[str, Any]) -> dict[str, str]:
         origins = dict(self.origins)
         origins["page"] = "null" if scenario.get("page") == "null" else origins["app"]
+        origins["app_port"] = origins["app"].rsplit(":", 1)[1]
+        origins["api_port"] = origins["api"].rsplit(":", 1)[1]
         return origins
 
     def key_of_host(self, host: str) -> str:
@@ -251,7 +258,7 @@ class World:
                 self.servers[key].apps[self.origins[key].split("://", 1)[1]] = build_app(scenario[key], origins)
 
     def take_log(self) -> list[dict[str, Any]]:
-        entries = self.page_server.log + self.api_server.log
+        entries = sorted(self.page_server.log + self.api_server.log, key=lambda entry: entry["seq"])
         self.page_server.log.clear()
         self.api_server.log.clear()
         return entries
@@ -337,10 +344,27 @@ class ChromiumRunner:
             console: list[str] = []
             issues: list[dict[str, Any]] = []
             page.on("console", lambda message: console.append(message.text) if message.type in ("error", "warning") else None)
+            failures: list[str] = []
             cdp = context.new_cdp_session(page)
             cdp.on("Audits.issueAdded", lambda event: issues.append(event["issue"]))
+            # Network.loadingFailed carries the CorsError for every frame, sandboxed iframes included.
+            cdp.on(
+                "Network.loadingFailed",
+                lambda event: failures.append(event["corsErrorStatus"]["corsError"]) if event.get("corsErrorStatus") else None,
+            )
             cdp.send("Audits.enable")
+            cdp.send("Network.enable")
             page.goto(f"{world.origins['app']}/__page")
+            sandboxed = scenario.get("page") == "null"
+            if sandboxed:
+                # Sandboxed iframes run out of process (IsolateSandboxedIframes): attach to the frame's target too.
+                page.evaluate(RUN_JS, {"setup_sandbox": True})
+                frame_cdp = context.new_cdp_session(page.frames[1])
+                frame_cdp.on(
+                    "Network.loadingFailed",
+                    lambda event: failures.append(event["corsErrorStatus"]["corsError"]) if event.get("corsErrorStatus") else None,
+                )
+                frame_cdp.send("Network.enable")
             world.take_log()
             observations = []
             for step in steps_of(scenario):
@@ -348,9 +372,11 @@ class ChromiumRunner:
                     page.wait_for_timeout(step["wait"] * 1000)
                 console.clear()
                 issues.clear()
-                outcome = page.evaluate(RUN_JS, js_spec(step, origins, scenario.get("page") == "null"))
-                page.wait_for_timeout(60)
-                errors = [
+                failures.clear()
+                outcome = page.evaluate(RUN_JS, js_spec(step, origins, sandboxed))
+                # Console events from an out-of-process frame arrive a little later.
+                page.wait_for_timeout(300 if sandboxed else 30)
+                errors = failures or [
                     issue["details"]["corsIssueDetails"]["corsErrorStatus"]["corsError"]
                     for issue in issues
                     if issue.get("code") == "CorsIssue" and not issue["details"]["corsIssueDetails"].get("isWarning")

@@ -1,0 +1,26 @@
+"""Shared setup for the real-browser tests: skip with a one-line reason where a browser is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.browser.harness import chromium_path
+
+SUMMARIES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("Playwright is not installed: pip install -r requirements.txt")
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed: sudo apt-get install -y chromium (Debian/Ubuntu)")
+    return path
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in SUMMARIES:
+        terminalreporter.write_line(line)
