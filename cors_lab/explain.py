@@ -27,6 +27,27 @@ def _why_cross_origin(page: str, url: str) -> str:
     return f"different {', '.join(differences)}; {site}"
 
 
+def _starlette_refusal(result: FetchResult) -> str | None:
+    """Advice from Starlette's 400 "Disallowed CORS ..." preflight answer, which names every refused part."""
+    if result.preflight is None:
+        return None
+    body = result.preflight.response.text
+    if not body.startswith("Disallowed CORS "):
+        return None
+    parts = body.removeprefix("Disallowed CORS ").split(", ")
+    advice = []
+    if "origin" in parts:
+        advice.append(f"add {result.page_origin!r} to allow_origins")
+    if "method" in parts:
+        advice.append(f"add {result.method!r} to allow_methods (the default is only GET)")
+    if "headers" in parts:
+        wanted = result.preflight.request.header("access-control-request-headers") or ""
+        advice.append(f"add the requested headers ({wanted}) to allow_headers")
+    if "private-network" in parts:
+        advice.append("set allow_private_network=True")
+    return f"Starlette's CORSMiddleware refused the preflight with 400 {body!r}: " + "; ".join(advice) + "."
+
+
 def fix_for(result: FetchResult) -> str | None:
     """What to change on the server (FastAPI's CORSMiddleware) so the request is allowed; None if nothing is blocked."""
     if not result.blocked:
@@ -43,6 +64,9 @@ def fix_for(result: FetchResult) -> str | None:
                 f"app = CORSMiddleware(app, allow_origins=[{origin!r}], ...) and serve that."
             )
         if result.preflight is not None and result.error_kind == "PreflightMissingAllowOriginHeader":
+            refusal = _starlette_refusal(result)
+            if refusal:
+                return refusal + " Browsers report the missing Access-Control-Allow-Origin first."
             status = result.preflight.response.status
             if status in (401, 403):
                 return (
@@ -79,26 +103,10 @@ def fix_for(result: FetchResult) -> str | None:
     if kind == "InvalidAllowCredentials":
         return f"Set allow_credentials=True in CORSMiddleware (it sends Access-Control-Allow-Credentials: true) and keep allow_origins=[{origin!r}]."
     if kind == "PreflightInvalidStatus":
-        body = result.preflight.response.text if result.preflight is not None else ""
         status = result.preflight.response.status if result.preflight is not None else None
-        if body.startswith("Disallowed CORS "):
-            parts = body.removeprefix("Disallowed CORS ").split(", ")
-            advice = []
-            request = result.exchanges[-1].request if result.exchanges else None
-            if "origin" in parts:
-                advice.append(f"add {origin!r} to allow_origins")
-            if "method" in parts:
-                advice.append(f"add {result.method!r} to allow_methods (the default is only GET)")
-            if "headers" in parts and request is not None:
-                wanted = request.header("access-control-request-headers") or ""
-                advice.append(f"add the requested headers ({wanted}) to allow_headers")
-            if "private-network" in parts:
-                advice.append("set allow_private_network=True")
-            return (
-                f"Starlette's CORSMiddleware refused the preflight with 400 {body!r}: "
-                + "; ".join(advice)
-                + ". Browsers only report that the preflight status was not 2xx."
-            )
+        refusal = _starlette_refusal(result)
+        if refusal:
+            return refusal + " Browsers only report that the preflight status was not 2xx."
         if status == 405:
             return "Nothing answered the preflight: add CORSMiddleware so OPTIONS preflights are answered before routing."
         return f"The preflight got {status}; it must get a 2xx. Put CORSMiddleware outermost so it answers preflights itself."

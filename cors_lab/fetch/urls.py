@@ -362,7 +362,10 @@ def _parse_with_scheme(scheme: str, rest: str, original: str) -> URL:
             raise InvalidURL(f"{original!r} has an invalid port {port_text!r}")
     if host_text == "":
         raise InvalidURL(f"{original!r} has no host")
-    host = parse_host(host_text)
+    try:
+        host = parse_host(host_text)
+    except InvalidURL as exc:
+        raise InvalidURL(f"{original!r}: {exc}") from None
     port: int | None = None
     if port_text:
         if not port_text.isdigit() or not port_text.isascii():
@@ -440,6 +443,10 @@ def origin_of(url: str) -> str:
     ('https://example.com', 'http://[::1]:8080')
     >>> origin_of("data:text/html,hi")
     'null'
+
+    Like ``new URL(...)`` in a browser, ``"localhost:3000"`` parses as a URL
+    with the scheme ``localhost:``, whose origin is opaque (``'null'``):
+    write ``"http://localhost:3000"``.
     """
     return parse_origin(url).serialize()
 
