@@ -90,13 +90,11 @@ def _scope_for(request: Request, state: dict[str, Any] | None) -> Scope:
 
 
 def _decode_headers(raw: Any) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in raw or ():
-        name, value = item
-        if not isinstance(name, bytes) or not isinstance(value, bytes):
-            raise TypeError(f"ASGI response headers must be (bytes, bytes) pairs, got {item!r}")
-        pairs.append((name.decode("latin-1"), value.decode("latin-1")))
-    return tuple(pairs)
+    try:
+        return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw or ())
+    except (AttributeError, TypeError, ValueError):
+        bad = next((item for item in raw if not (isinstance(item[0], bytes) and isinstance(item[1], bytes))), raw)
+        raise TypeError(f"ASGI response headers must be (bytes, bytes) pairs, got {bad!r}") from None
 
 
 async def call_app(app: ASGIApp, request: Request, *, state: dict[str, Any] | None = None) -> Exchange:

@@ -15,6 +15,8 @@ which only :meth:`Browser.advance` moves. Notebooks and tests never sleep.
 from __future__ import annotations
 
 import asyncio
+import functools
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -96,7 +98,6 @@ class FetchResult:
     status: int
     type: str
     preflight: Exchange | None
-    preflight_reasons: list[str]
     exchanges: list[Exchange]
     error_kind: str | None
     console: str | None
@@ -118,6 +119,16 @@ class FetchResult:
     cross_origin: bool = True
     redirected: bool = False
     final_url: str = ""
+    # What preflight_reasons explains, kept so the sentences are only written when someone reads them.
+    _preflight_question: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def preflight_reasons(self) -> list[str]:
+        """Why a preflight was needed, one sentence per cause (empty for a simple request)."""
+        if self._preflight_question is None:
+            return []
+        method, headers, stream, upload_listener, extra = self._preflight_question
+        return preflight_reasons(method, headers, stream_body=stream, upload_listener=upload_listener, extra_safelisted=extra)
 
     @property
     def ok(self) -> bool:
@@ -198,6 +209,7 @@ class Browser:
                 raise TypeError(f"servers must be cors_lab.Server objects, got {type(server).__name__} {server!r}")
             self.servers[parse_origin(server.origin).serialize()] = server
         self.timeout = timeout
+        self._bare_apps: weakref.WeakKeyDictionary[Any, Server] = weakref.WeakKeyDictionary()
         self.now = 0.0
         self.cookies = CookieJar()
         self.preflight_cache = PreflightCache(
@@ -291,7 +303,10 @@ class Browser:
             base = target
         elif is_asgi_app(target):
             base = DEFAULT_APP_ORIGIN
-            servers.setdefault(DEFAULT_APP_ORIGIN, Server(target, origin=DEFAULT_APP_ORIGIN))
+            server = self._bare_apps.get(target)
+            if server is None:
+                server = self._bare_apps[target] = Server(target, origin=DEFAULT_APP_ORIGIN)
+            servers.setdefault(DEFAULT_APP_ORIGIN, server)
         else:
             raise TypeError(
                 "target must be an ASGI app (such as a FastAPI() instance), a cors_lab.Server, or a URL "
@@ -397,7 +412,7 @@ class Browser:
     def _result(self, p: _Prepared, state: _FetchState, initial_url: str, **kwargs: Any) -> FetchResult:
         return FetchResult(
             preflight=state.preflight,
-            preflight_reasons=state.preflight_reasons,
+            _preflight_question=state.preflight_question,
             exchanges=state.exchanges,
             engine=self.engine.name,
             page_origin=self.origin,
@@ -521,10 +536,7 @@ class Browser:
         use_cors_preflight = p.stream or p.upload_listener
         if is_cors_safelisted_method(state.method) and not unsafe and not use_cors_preflight:
             return
-        reasons = preflight_reasons(
-            state.method, state.headers, stream_body=p.stream, upload_listener=p.upload_listener, extra_safelisted=extra  # type: ignore[arg-type]
-        )
-        state.preflight_reasons = reasons
+        state.preflight_question = (state.method, state.headers, p.stream, p.upload_listener, extra)
         credentialed = p.credentials == "include"
         if self.preflight_cache.covers(
             origin=request_origin,
@@ -689,7 +701,7 @@ class _FetchState:
     body: bytes
     exchanges: list[Exchange] = field(default_factory=list)
     preflight: Exchange | None = None
-    preflight_reasons: list[str] = field(default_factory=list)
+    preflight_question: tuple[Any, ...] | None = None
     preflight_cached: bool = False
     redirect_count: int = 0
     taint: str = "same-origin"

@@ -11,6 +11,7 @@ so the spec's own rules stay visible here.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ class MimeType:
         return f"{self.type}/{self.subtype}"
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_mime_type(text: str) -> MimeType | None:
     """https://mimesniff.spec.whatwg.org/#parse-a-mime-type (None for failure).
 
@@ -373,6 +375,8 @@ FAILURE = ParseFailure()
 
 def get_decode_split(value: str) -> list[str]:
     """https://fetch.spec.whatwg.org/#header-value-get-decode-and-split: commas outside quoted strings split."""
+    if '"' not in value:
+        return [part.strip(" \t") for part in value.split(",")]
     values: list[str] = []
     current = ""
     position = 0
