@@ -86,10 +86,12 @@ def _app_from_options(options: Any) -> tuple[Any, list[str]]:
 
 def check_first_fix(app: Any) -> Check:
     """00: the page at http://localhost:3000 can read ``GET /items`` from ``app``."""
+    from cors_lab.explain import fix_for
+
     result = Browser(origin=PAGE).fetch(app, "/items")
     if not result.blocked:
         return Check(True, "the browser now lets the page read GET /items.")
-    return Check(False, "the request is still blocked.", [result.console or "", f"hint: {result.explain().splitlines()[-1]}"])
+    return Check(False, "the request is still blocked.", [result.console or "", f"hint: {fix_for(result)}"])
 
 
 # -- 01 ------------------------------------------------------------------------------------------
