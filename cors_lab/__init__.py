@@ -19,14 +19,21 @@ Public names:
   preflight or not, which check fails, what script reads, the console message.
 - :func:`needs_preflight`, :func:`origin_of`, :func:`same_origin`,
   :func:`same_site`: the pure rules, for quick questions.
+- :func:`doctor`, :func:`audit`, :func:`lint`, :func:`explain`: troubleshoot and
+  secure a CORS setup (your own app, a live URL, or a pasted console message).
 - :func:`demo_api`: the FastAPI app the course uses.
 """
 
 from cors_lab.bodies import Blob, FormData, ReadableStream, URLSearchParams
 from cors_lab.browser import Browser, DroppedHeader, FetchResult
+from cors_lab.audit import AuditReport, audit
 from cors_lab.demo import demo_api
+from cors_lab.doctor import DoctorReport, DoctorRequest, doctor
 from cors_lab.engines import ENGINES, Engine
+from cors_lab.explain import MessageExplanation, explain
 from cors_lab.fetch.urls import origin_of, same_origin, same_site
+from cors_lab.findings import Finding, FindingsReport
+from cors_lab.lint import lint
 from cors_lab.messages import AppError, Exchange, Request, Response
 from cors_lab.rules import needs_preflight
 from cors_lab.server import LiveServer, Server
@@ -37,14 +44,20 @@ __version__ = "0.1.0"
 __all__ = [
     "ENGINES",
     "AppError",
+    "AuditReport",
     "Blob",
     "Browser",
+    "DoctorReport",
+    "DoctorRequest",
     "DroppedHeader",
     "Engine",
     "Exchange",
     "FetchResult",
+    "Finding",
+    "FindingsReport",
     "FormData",
     "LiveServer",
+    "MessageExplanation",
     "ReadableStream",
     "Request",
     "Response",
@@ -52,7 +65,11 @@ __all__ = [
     "URLSearchParams",
     "__version__",
     "asend",
+    "audit",
     "demo_api",
+    "doctor",
+    "explain",
+    "lint",
     "needs_preflight",
     "origin_of",
     "same_origin",
