@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cors_lab.asgi import ASGIApp, call_app, describe_app, is_asgi_app
-from cors_lab.bodies import Body, extract_body
+from cors_lab.bodies import Body, ReadableStream, extract_body
 from cors_lab.engines import Blocked, Engine, get_engine
 from cors_lab.fetch.cache import PreflightCache
 from cors_lab.fetch.cookies import CookieJar, parse_set_cookie
@@ -42,7 +42,7 @@ from cors_lab.fetch.headers import (
     normalize_method,
 )
 from cors_lab.fetch.preflight import preflight_reasons
-from cors_lab.fetch.urls import URL, InvalidURL, Origin, parse_origin, parse_url, same_site
+from cors_lab.fetch.urls import URL, InvalidURL, Origin, parse_origin, parse_page_origin, parse_url, same_site
 from cors_lab.messages import Exchange, HeadersInput, Request, build_request, normalize_headers, validate_method
 from cors_lab.network import asend_over_network
 from cors_lab.runner import run_sync
@@ -197,11 +197,15 @@ class Browser:
         timeout: float = 5.0,
     ) -> None:
         try:
-            parsed = parse_origin(origin)
+            parsed = parse_page_origin(origin)
         except InvalidURL as exc:
             raise ValueError(str(exc)) from None
         self.page_origin: Origin = parsed
         self.origin = parsed.serialize()
+        # The page's own URL (Firefox names it in some console lines): the URL given, else the origin's root.
+        self.page_url: str | None = None if parsed.opaque else (
+            parse_url(origin).serialize(exclude_fragment=True) if isinstance(origin, str) else self.origin + "/"
+        )
         self.engine = get_engine(engine)
         self.servers: dict[str, Server] = {}
         for server in servers:
@@ -216,6 +220,8 @@ class Browser:
             replace=self.engine.cache_replaces,
             wildcard_covers_authorization=self.engine.cache_wildcard_covers_authorization,
             max_url_length=self.engine.cache_max_url_length,
+            wildcards=self.engine.cache_wildcards,
+            credentials_exact=self.engine.cache_credentials_exact,
         )
 
     def __repr__(self) -> str:
@@ -335,6 +341,9 @@ class Browser:
         if mode == "no-cors" and not is_cors_safelisted_method(method):
             raise TypeError(f"Failed to execute 'fetch' on 'Window': '{method}' is unsupported in no-cors mode.")
         has_json = json is not _MISSING
+        if isinstance(body, ReadableStream) and not self.engine.stream_request_bodies:
+            # No streaming uploads: the stream is converted to its string form, a text/plain body.
+            body = "[object ReadableStream]"
         extracted = extract_body(body, json=json if has_json else None, has_json=has_json)
         if (extracted.data or body is not None or has_json) and method in ("GET", "HEAD"):
             if initiator == "xhr":
@@ -395,6 +404,8 @@ class Browser:
                 )
             else:
                 console_messages = []
+            # Notes logged earlier in the fetch (a preflight warning, a refused cookie) come first.
+            console_messages = state.console_notes + console_messages
             result_kwargs = dict(
                 blocked=True,
                 status=0,
@@ -467,7 +478,7 @@ class Browser:
             state.exchanges.append(exchange)
             response = exchange.response
             if include_credentials:
-                self._store_cookies(response.headers, url)
+                self._store_cookies(response.headers, url, state.console_notes)
 
             location = response.header("location") if response.status in _REDIRECT_STATUSES else None
             if location is not None:
@@ -484,7 +495,7 @@ class Browser:
                         response.headers, origin=request_origin, credentials_mode=p.credentials, rules=engine.access_rules
                     )
                     if failure is not None:
-                        raise _Blocked(failure, url=url_text, status=response.status)
+                        raise _Blocked(_on_redirect(failure), url=url_text, status=response.status)
                 await self._follow_redirect(p, state, url, url_text, response.status, location, tainting)
                 continue
 
@@ -498,8 +509,8 @@ class Browser:
                 readable = cors_filtered_headers(response.headers, credentials_mode=p.credentials)
                 return self._result(
                     p, state, initial_url, blocked=False, status=response.status, type="cors", error_kind=None, console=None,
-                    console_messages=state.console_notes + self._http_error_lines(response), readable_headers=readable,
-                    body=response.text,
+                    console_messages=state.console_notes + self._http_error_lines(response) + self._xhr_lines(p, state, response),
+                    readable_headers=readable, body=response.text,
                 )
             if tainting == "opaque":
                 # An opaque filtered response: status 0, no headers, a null body (script reads "").
@@ -509,8 +520,8 @@ class Browser:
                 )
             return self._result(
                 p, state, initial_url, blocked=False, status=response.status, type="basic", error_kind=None, console=None,
-                console_messages=self._http_error_lines(response), readable_headers=basic_filtered_headers(response.headers),
-                body=response.text,
+                console_messages=state.console_notes + self._http_error_lines(response) + self._xhr_lines(p, state, response),
+                readable_headers=basic_filtered_headers(response.headers), body=response.text,
             )
 
     def _http_error_lines(self, response) -> list[str]:
@@ -519,12 +530,24 @@ class Browser:
             return []
         return [template.format(status=response.status, reason=response.reason)]
 
+    def _xhr_lines(self, p: _Prepared, state: _FetchState, response) -> list[str]:
+        # Firefox parses an XHR response as XML as it arrives, and logs a parse error.
+        lines_for = self.engine.xhr_response_lines
+        if p.initiator != "xhr" or lines_for is None:
+            return []
+        return lines_for(  # type: ignore[operator]
+            method=state.method, status=response.status, content_type=response.header("content-type"),
+            body=response.text, url=state.url.serialize(exclude_fragment=True),
+        )
+
     def _same_origin_mode_console(self, url_text: str) -> list[str]:
         if self.engine.name == "chromium":
             return [
                 f'Fetch API cannot load {url_text}. Request mode is "same-origin" but the URL\'s origin is not same '
                 f"as the request origin {self.origin}."
             ]
+        if self.engine.same_origin_mode_line and self.page_url:
+            return [self.engine.same_origin_mode_line.format(page_url=self.page_url, url=url_text)]
         return []
 
     async def _maybe_preflight(self, p, state, url: URL, url_text: str, request_origin: str, include_credentials: bool) -> None:
@@ -534,8 +557,18 @@ class Browser:
         # The same names in the order script set them: engines report the first failing one in that order.
         in_request_order = [n.lower() for n, _ in state.headers if n.lower() in unsafe]
         use_cors_preflight = p.stream or p.upload_listener
-        if is_cors_safelisted_method(state.method) and not unsafe and not use_cors_preflight:
+        # Firefox keeps the unsafe names script set for every hop, so a redirected request that had
+        # any is preflighted again even after losing them (Authorization dropped cross-origin).
+        kept_preflight = (
+            engine.redirect_keeps_preflight
+            and state.redirect_count > 0
+            and bool(cors_unsafe_request_header_names(p.headers, extra_safelisted=extra))  # type: ignore[arg-type]
+        )
+        if is_cors_safelisted_method(state.method) and not unsafe and not use_cors_preflight and not kept_preflight:
             return
+        # Firefox sends (and checks) the page's origin on a preflight even after a tainting redirect.
+        if engine.preflight_keeps_page_origin:
+            request_origin = self.origin
         state.preflight_question = (state.method, state.headers, p.stream, p.upload_listener, extra)
         credentialed = p.credentials == "include"
         if self.preflight_cache.covers(
@@ -561,6 +594,13 @@ class Browser:
         response = exchange.response
         if response.status in _REDIRECT_STATUSES and response.header("location") is not None:
             self.preflight_cache.forget(origin=request_origin, url=url_text)
+            if engine.preflight_redirect_cors_check:
+                # Firefox runs the CORS check on the redirect before refusing it; a failure wins.
+                failure = check_access(
+                    response.headers, origin=request_origin, credentials_mode=p.credentials, rules=engine.access_rules, preflight=True
+                )
+                if failure is not None:
+                    raise _Blocked(_on_redirect(failure), url=url_text, status=response.status)
             raise _Blocked(CorsFailure("PreflightDisallowedRedirect"), url=url_text, status=response.status)
         verdict = preflight_verdict(
             status=response.status,
@@ -615,7 +655,7 @@ class Browser:
     def _cookies_allowed(self, url: URL) -> bool:
         return not (self.engine.blocks_third_party_cookies and not same_site(self.page_origin, url.origin))
 
-    def _store_cookies(self, headers: tuple[tuple[str, str], ...], url: URL) -> None:
+    def _store_cookies(self, headers: tuple[tuple[str, str], ...], url: URL, notes: list[str]) -> None:
         if not self._cookies_allowed(url):
             return
         cross_site = not same_site(self.page_origin, url.origin)
@@ -629,7 +669,11 @@ class Browser:
                 default_same_site=self.engine.default_same_site,
                 none_requires_secure=self.engine.same_site_none_requires_secure,
             )
-            if cookie is None or (cross_site and cookie.same_site != "none"):
+            if cookie is None:
+                continue
+            if cross_site and cookie.same_site != "none":
+                if self.engine.cookie_same_site_line:
+                    notes.append(self.engine.cookie_same_site_line.format(name=cookie.name))
                 continue
             self.cookies.store(cookie, now=self.now)
 
@@ -708,6 +752,11 @@ class _FetchState:
     cross_origin: bool = True
     warnings: list[str] = field(default_factory=list)
     console_notes: list[str] = field(default_factory=list)
+
+
+def _on_redirect(failure: CorsFailure) -> CorsFailure:
+    """``failure``, marked as found on a redirect response (Firefox then prints one more line)."""
+    return CorsFailure(failure.kind, failure.hint, {**failure.detail, "redirect": True})
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:

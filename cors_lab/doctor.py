@@ -20,7 +20,7 @@ from cors_lab.browser import Browser, FetchResult
 from cors_lab.explain import fix_for
 from cors_lab.fetch.cookies import Cookie
 from cors_lab.fetch.headers import is_cors_safelisted_response_header_name
-from cors_lab.fetch.urls import parse_origin
+from cors_lab.fetch.urls import parse_origin, parse_page_origin
 from cors_lab.server import Server
 from cors_lab.stack import ANSWERING_KINDS, middleware_layers
 
@@ -327,7 +327,7 @@ def doctor(
     ['POST with JSON', 'PUT with JSON']
     """
     try:
-        frontend = parse_origin(frontend).serialize()
+        frontend = parse_page_origin(frontend).serialize()
     except ValueError:
         raise ValueError(f"frontend {frontend!r} is not an origin; expected e.g. 'http://localhost:3000'") from None
     layers = middleware_layers(app)

@@ -332,7 +332,7 @@ _SAFARI_REASONS: list[tuple[str, str, str]] = [
     (r"Header Access-Control-Allow-Headers has an invalid value: (?P<hint>.*)", "InvalidAllowHeadersPreflightResponse", "Access-Control-Allow-Headers does not parse"),
     (r"Method (?P<hint>\S+) is not allowed by Access-Control-Allow-Methods\.", "MethodDisallowedByPreflightResponse", "the preflight does not allow the method"),
     (r"Request header field (?P<hint>\S+) is not allowed by Access-Control-Allow-Headers\.", "HeaderDisallowedByPreflightResponse", "the preflight does not allow a request header"),
-    (r"redirection URL (?P<hint>\S+) has credentials", "RedirectContainsCredentials", "a redirect's Location contains user:password"),
+    (r"redirection URL (?P<hint>\S*) ?has credentials", "RedirectContainsCredentials", "a redirect's Location contains user:password"),
     (r"not allowed to follow a cross-origin CORS redirection with non CORS scheme", "CorsDisabledScheme", "a redirect went to a scheme without CORS"),
     (r"(?:Fetch API|XMLHttpRequest) cannot load (?P<url>\S+) due to access control checks", "", "Safari blocked the request; the line before this one says which check failed"),
 ]

@@ -40,6 +40,7 @@ __all__ = [
     "Origin",
     "origin_of",
     "parse_origin",
+    "parse_page_origin",
     "parse_url",
     "same_origin",
     "same_site",
@@ -434,6 +435,20 @@ def parse_origin(value: str | Origin) -> Origin:
         return parse_url(value).origin
     except InvalidURL as exc:
         raise InvalidURL(f"{value!r} is not an origin or URL ({exc}); expected e.g. 'http://localhost:3000'") from None
+
+
+def parse_page_origin(value: str | Origin) -> Origin:
+    """The origin of a page given as ``"http://localhost:3000"`` (or a page URL), or ``"null"`` for an opaque one.
+
+    Unlike :func:`parse_origin`, text such as ``"localhost:3000"`` (which a URL
+    parser reads as the scheme ``localhost:``) is refused with a hint.
+    """
+    origin = parse_origin(value)
+    if origin.opaque and isinstance(value, str) and value.strip() != "null":
+        scheme = value.split(":", 1)[0].lower()
+        if scheme not in ("data", "file", "about", "blob", "javascript"):
+            raise InvalidURL(f"{value!r} is not an origin; did you mean 'http://{value}'? (an opaque origin is written 'null')")
+    return origin
 
 
 def origin_of(url: str) -> str:

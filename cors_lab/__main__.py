@@ -1,0 +1,7 @@
+"""``python -m cors_lab``: the same as the ``cors-lab`` command."""
+
+import sys
+
+from cors_lab.cli import main
+
+sys.exit(main())
