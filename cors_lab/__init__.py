@@ -37,7 +37,7 @@ from cors_lab.lint import lint
 from cors_lab.messages import AppError, Exchange, Request, Response
 from cors_lab.rules import needs_preflight
 from cors_lab.server import LiveServer, Server
-from cors_lab.transport import asend, send
+from cors_lab.transport import WebSocketHandshake, asend, send, websocket_handshake
 
 __version__ = "0.1.0"
 
@@ -63,6 +63,7 @@ __all__ = [
     "Response",
     "Server",
     "URLSearchParams",
+    "WebSocketHandshake",
     "__version__",
     "asend",
     "audit",
@@ -75,4 +76,5 @@ __all__ = [
     "same_origin",
     "same_site",
     "send",
+    "websocket_handshake",
 ]

@@ -213,3 +213,50 @@ class Lifespan:
             raise RuntimeError(f"lifespan shutdown of {describe_app(self.app)} failed: {reply.get('message', '')}")
         if reply["type"] == "cors_lab.lifespan.raised":
             raise RuntimeError(f"lifespan shutdown of {describe_app(self.app)} raised {reply['error']!r}")
+
+
+async def call_websocket(app: ASGIApp, request: Request, *, state: dict[str, Any] | None = None, messages: int = 0) -> dict[str, Any]:
+    """Open a WebSocket to ``app`` in-process: does the app accept the handshake?
+
+    Returns ``{"accepted": bool, "close_code": int | None, "received": [texts the app sent]}``.
+    After the handshake the client waits for up to ``messages`` messages, then disconnects.
+    """
+    scope = _scope_for(request, state)
+    scheme = "wss" if scope["scheme"] == "https" else "ws"
+    scope.update({"type": "websocket", "scheme": scheme, "subprotocols": []})
+    scope.pop("method", None)
+    outcome: dict[str, Any] = {"accepted": False, "close_code": None, "received": []}
+    connected = False
+    done = asyncio.Event()
+
+    async def receive() -> Message:
+        nonlocal connected
+        if not connected:
+            connected = True
+            return {"type": "websocket.connect"}
+        await done.wait()
+        return {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: Message) -> None:
+        kind = message.get("type")
+        if kind == "websocket.accept":
+            outcome["accepted"] = True
+            if messages == 0:
+                done.set()
+        elif kind == "websocket.close":
+            outcome["close_code"] = message.get("code", 1000)
+            done.set()
+        elif kind == "websocket.send":
+            outcome["received"].append(message.get("text") if message.get("text") is not None else message.get("bytes"))
+            if len(outcome["received"]) >= messages:
+                done.set()
+        elif kind == "websocket.http.response.start":
+            outcome["close_code"] = message.get("status")
+            done.set()
+
+    try:
+        await app(scope, receive, send)
+    except Exception as exc:  # a server closes the connection; keep the reason
+        outcome["error"] = AppError.from_exception(exc)
+    done.set()
+    return outcome

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import FastAPI, WebSocket  # module level: FastAPI resolves the endpoint's annotations here
+
 from cors_lab.browser import Browser
 from cors_lab.demo import demo_api
 from cors_lab.fetch.urls import InvalidURL, origin_of, parse_origin, same_origin, same_site
@@ -24,6 +26,7 @@ __all__ = [
     "Check",
     "check_cache_prediction",
     "check_credentialed_setup",
+    "check_doctor_clean",
     "check_error_is_readable",
     "check_first_fix",
     "check_fixed_origin_list",
@@ -31,10 +34,13 @@ __all__ = [
     "check_max_age",
     "check_origins",
     "check_pagination",
+    "check_preflight_fix",
     "check_preflight_headers",
     "check_same_site",
+    "check_secure_config",
     "check_send_cookie",
     "check_simple_request",
+    "check_websocket_origin",
 ]
 
 PAGE = "http://localhost:3000"
@@ -351,6 +357,84 @@ def check_cache_prediction(answer: Mapping[str, int]) -> Check:
     return _result(problems, "you predicted every engine's preflights.", "some predictions are off.")
 
 
+# -- 07 ------------------------------------------------------------------------------------------
+
+BANK_SITE = "https://app.example.com"
+
+
+def check_secure_config(options: Mapping[str, Any]) -> Check:
+    """07: the bank's frontend reads with credentials, and the audit finds nothing worse than info."""
+    from cors_lab.audit import audit
+
+    app, problems = _app_from_options(options)
+    if app is None:
+        return Check(False, "these options do not build a CORSMiddleware.", problems)
+    result = Browser(origin=BANK_SITE).fetch(app, "/items", credentials="include")
+    if result.blocked:
+        problems.append(f"the frontend {BANK_SITE} is blocked: {result.console}")
+    report = audit(app, site=BANK_SITE, path="/items")
+    problems += [f"audit: [{f.severity}] {f.check}: {f.title}" for f in report.at_least("low")]
+    return _result(problems, "the frontend works and the audit finds nothing to exploit.", "not secure yet.")
+
+
+def check_websocket_origin(origin_allowed: Callable[[str | None], bool]) -> Check:
+    """07: a WebSocket endpoint that accepts the bank's frontend and refuses other browser origins."""
+    from cors_lab.transport import websocket_handshake
+
+    if not callable(origin_allowed):
+        return Check(False, "expected a function origin_allowed(origin) -> bool.", [f"got {origin_allowed!r}"])
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def live(websocket: WebSocket) -> None:
+        if not origin_allowed(websocket.headers.get("origin")):
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        await websocket.send_text("balance: 100")
+
+    problems = []
+    for origin, should in [(BANK_SITE, True), (EVIL, False), ("null", False), ("http://app.example.com", False), ("https://app.example.com.evil.example", False)]:
+        try:
+            accepted = websocket_handshake(app, "/ws", headers={"Origin": origin}).accepted
+        except Exception as exc:  # the learner's function raised
+            return Check(False, f"origin_allowed raised {type(exc).__name__} for {origin!r}.", [str(exc)])
+        if accepted != should:
+            problems.append(f"a handshake from {origin} is {'accepted' if accepted else 'refused'}; it should be {'accepted' if should else 'refused'}")
+    return _result(problems, "only the bank's frontend can open the socket.", "the origin check is not right yet.")
+
+
+# -- 08 ------------------------------------------------------------------------------------------
+
+
+def check_doctor_clean(app: Any) -> Check:
+    """08: the teammate's app, fixed: doctor finds no blocked request and no stack warning."""
+    from cors_lab.doctor import DoctorRequest, doctor
+
+    requests = [
+        DoctorRequest("GET", "GET", "/items"),
+        DoctorRequest("PUT with JSON and a token", "PUT", "/items/1", headers={"Authorization": "Bearer t"}, json={"name": "x"}),
+        DoctorRequest("error: 500", "GET", "/boom"),
+    ]
+    report = doctor(app, frontend=PAGE, requests=requests)
+    problems = [f"{row.request.name}: {row.console}" for row in report.rows if row.blocked] + [f"warning: {w}" for w in report.warnings]
+    return _result(problems, "doctor is happy: every request passes and the stack is in order.", "doctor still finds problems.")
+
+
+def check_preflight_fix(options: Mapping[str, Any]) -> Check:
+    """08: the page's PUT with JSON and an X-Api-Key header passes the preflight."""
+    app, problems = _app_from_options(options)
+    if app is None:
+        return Check(False, "these options do not build a CORSMiddleware.", problems)
+    result = Browser(origin=PAGE).fetch(app, "/items/1", method="PUT", headers={"X-Api-Key": "k"}, json={"name": "x"})
+    if result.blocked:
+        body = result.preflight.response.text if result.preflight is not None else ""
+        return Check(False, "the preflight still fails.", [result.console or "", f"the preflight's body says: {body!r}"])
+    if "*" in options.get("allow_headers", ()) or "*" in options.get("allow_methods", ()):
+        return Check(False, "it works, with wildcards.", ["list the method and the header instead of '*'"])
+    return Check(True, "the preflight passes and the PUT goes out.")
+
+
 #: For tests and docs: every check with the notebook it belongs to.
 CHECKS: dict[str, Callable[..., Check]] = {
     "00": check_first_fix,
@@ -366,4 +450,8 @@ CHECKS: dict[str, Callable[..., Check]] = {
     "05b": check_error_is_readable,
     "06a": check_max_age,
     "06b": check_cache_prediction,
+    "07a": check_secure_config,
+    "07b": check_websocket_origin,
+    "08a": check_doctor_clean,
+    "08b": check_preflight_fix,
 }

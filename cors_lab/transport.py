@@ -7,13 +7,15 @@ import functools
 from typing import Union
 from urllib.parse import urljoin, urlsplit
 
-from cors_lab.asgi import ASGIApp, call_app, describe_app, is_asgi_app
-from cors_lab.messages import Exchange, HeadersInput, Request, build_request
+from dataclasses import dataclass, field
+
+from cors_lab.asgi import ASGIApp, call_app, call_websocket, describe_app, is_asgi_app
+from cors_lab.messages import Exchange, HeadersInput, Request, build_request, normalize_headers
 from cors_lab.network import asend_over_network, send_over_network
 from cors_lab.runner import run_sync
 from cors_lab.server import Server
 
-__all__ = ["DEFAULT_APP_ORIGIN", "Target", "asend", "send"]
+__all__ = ["DEFAULT_APP_ORIGIN", "Target", "WebSocketHandshake", "asend", "send", "websocket_handshake"]
 
 Target = Union[ASGIApp, Server, str]
 
@@ -140,3 +142,57 @@ async def asend(
             return await _call_in_process(served_by, request)
     except TimeoutError:
         raise _timeout_error(request, served_by, timeout) from None
+
+
+@dataclass(frozen=True)
+class WebSocketHandshake:
+    """The outcome of a WebSocket handshake with an app.
+
+    Fields:
+        request: the handshake request as sent (its ``Origin`` is what a browser sends).
+        accepted: the app accepted the connection.
+        close_code: the close code (or HTTP status) when it refused, else None.
+        received: the messages the app sent right after accepting.
+    """
+
+    request: Request
+    accepted: bool
+    close_code: int | None = None
+    received: list[str | bytes] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        verdict = "accepted" if self.accepted else f"refused ({self.close_code})"
+        return f"<WebSocketHandshake {self.request.url} from {self.request.header('origin')} -> {verdict}>"
+
+
+def websocket_handshake(
+    target: ASGIApp | Server, path: str, *, headers: HeadersInput = None, messages: int = 0, timeout: float = 5.0
+) -> WebSocketHandshake:
+    """Open a WebSocket to an in-process app, as a browser page would, and report whether the app accepted it.
+
+    Browsers send the page's ``Origin`` with the handshake but apply no CORS
+    rules to WebSockets: the app must check the origin itself. With
+    ``messages=N`` the client waits for the first N messages before closing.
+
+    >>> import cors_lab
+    >>> from fastapi import FastAPI, WebSocket
+    >>> app = FastAPI()
+    >>> @app.websocket("/ws")
+    ... async def ws(websocket: WebSocket):
+    ...     await websocket.accept()
+    ...     await websocket.send_text("hello")
+    >>> cors_lab.websocket_handshake(app, "/ws", headers={"Origin": "https://evil.example"}, messages=1).received
+    ['hello']
+    """
+    absolute, served_by = _resolve(target, path)
+    if served_by is None:
+        raise TypeError("websocket_handshake needs an in-process app or Server, not a URL")
+    request = build_request("GET", absolute, headers=[*normalize_headers(headers), ("Connection", "Upgrade"), ("Upgrade", "websocket")])
+    timeout = _check_timeout(timeout)
+    app = served_by.app if isinstance(served_by, Server) else served_by
+    state = served_by.state if isinstance(served_by, Server) else None
+    try:
+        outcome = run_sync(call_websocket(app, request, state=state, messages=messages), timeout=timeout)
+    except TimeoutError:
+        raise _timeout_error(request, served_by, timeout) from None
+    return WebSocketHandshake(request, outcome["accepted"], outcome["close_code"], outcome["received"])
