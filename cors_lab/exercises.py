@@ -411,10 +411,11 @@ def check_doctor_clean(app: Any) -> Check:
     """08: the teammate's app, fixed: doctor finds no blocked request and no stack warning."""
     from cors_lab.doctor import DoctorRequest, doctor
 
+    token = {"Authorization": "Bearer t"}
     requests = [
-        DoctorRequest("GET", "GET", "/items"),
-        DoctorRequest("PUT with JSON and a token", "PUT", "/items/1", headers={"Authorization": "Bearer t"}, json={"name": "x"}),
-        DoctorRequest("error: 500", "GET", "/boom"),
+        DoctorRequest("GET with a token", "GET", "/items", headers=token),
+        DoctorRequest("PUT with JSON and a token", "PUT", "/items/1", headers=token, json={"name": "x"}),
+        DoctorRequest("error: 500", "GET", "/boom", headers=token),
     ]
     report = doctor(app, frontend=PAGE, requests=requests)
     problems = [f"{row.request.name}: {row.console}" for row in report.rows if row.blocked] + [f"warning: {w}" for w in report.warnings]
