@@ -21,6 +21,8 @@ Public names:
   :func:`same_site`: the pure rules, for quick questions.
 - :func:`doctor`, :func:`audit`, :func:`lint`, :func:`explain`: troubleshoot and
   secure a CORS setup (your own app, a live URL, or a pasted console message).
+- :func:`report` and :mod:`versions`: a paste-ready bug report with a runnable
+  reproduction, and one scenario run on several Starlette releases.
 - :func:`demo_api`: the FastAPI app the course uses.
 """
 
@@ -34,6 +36,8 @@ from cors_lab.explain import MessageExplanation, explain
 from cors_lab.fetch.urls import origin_of, same_origin, same_site
 from cors_lab.findings import Finding, FindingsReport
 from cors_lab.lint import lint
+from cors_lab import versions
+from cors_lab.report import Report, report
 from cors_lab.messages import AppError, Exchange, Request, Response
 from cors_lab.rules import needs_preflight
 from cors_lab.server import LiveServer, Server
@@ -59,6 +63,7 @@ __all__ = [
     "LiveServer",
     "MessageExplanation",
     "ReadableStream",
+    "Report",
     "Request",
     "Response",
     "Server",
@@ -73,8 +78,10 @@ __all__ = [
     "lint",
     "needs_preflight",
     "origin_of",
+    "report",
     "same_origin",
     "same_site",
     "send",
+    "versions",
     "websocket_handshake",
 ]

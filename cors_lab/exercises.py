@@ -9,6 +9,9 @@ the browser model), so "correct" means "a browser would let it through".
 from __future__ import annotations
 
 import html
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +24,14 @@ from cors_lab.fetch.urls import InvalidURL, origin_of, parse_origin, same_origin
 from cors_lab.rules import needs_preflight
 
 __all__ = [
+    "BIG_APP",
     "ORIGIN_QUIZ",
+    "REPORTED_CONSOLE",
+    "REPORTED_OPTIONS",
     "SITE_QUIZ",
+    "SLASH_CONSOLE",
     "Check",
+    "check_bug_report",
     "check_cache_prediction",
     "check_credentialed_setup",
     "check_doctor_clean",
@@ -32,10 +40,12 @@ __all__ = [
     "check_fixed_origin_list",
     "check_least_privilege",
     "check_max_age",
+    "check_minimal_app",
     "check_origins",
     "check_pagination",
     "check_preflight_fix",
     "check_preflight_headers",
+    "check_reproduces_console",
     "check_same_site",
     "check_secure_config",
     "check_send_cookie",
@@ -436,6 +446,153 @@ def check_preflight_fix(options: Mapping[str, Any]) -> Check:
     return Check(True, "the preflight passes and the PUT goes out.")
 
 
+# -- 09 ------------------------------------------------------------------------------------------
+
+#: Exercise 1: the configuration and the console message a user reported.
+REPORTED_OPTIONS = {"allow_origins": ["*"]}
+REPORTED_CONSOLE = (
+    "Access to fetch at 'http://localhost:8000/me' from origin 'http://localhost:3000' has been blocked by CORS "
+    "policy: The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' "
+    "when the request's credentials mode is 'include'."
+)
+
+#: Exercise 2: the app as the user pasted it (too much of it), and what their console said.
+BIG_APP = '''\
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+log = logging.getLogger("shop")
+settings = {"origins": ["http://localhost:3000/", "https://shop.example.com/"], "debug": False}
+
+app = FastAPI(title="shop")
+
+
+@app.middleware("http")
+async def log_requests(request: Request, call_next):
+    response = await call_next(request)
+    log.info("%s %s %s", request.method, request.url.path, response.status_code)
+    return response
+
+
+@app.get("/items")
+def list_items():
+    return [{"id": 1, "name": "apple"}]
+
+
+@app.get("/items/{item_id}")
+def get_item(item_id: int):
+    return {"id": item_id}
+
+
+@app.post("/orders")
+def create_order():
+    return {"order": 1}
+
+
+@app.get("/health")
+def health():
+    return {"ok": True}
+
+
+app.add_middleware(GZipMiddleware, minimum_size=1000)
+app.add_middleware(CORSMiddleware, allow_origins=settings["origins"], allow_credentials=True)
+'''
+SLASH_CONSOLE = (
+    "Access to fetch at 'http://localhost:8000/items' from origin 'http://localhost:3000' has been blocked by CORS "
+    "policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+)
+
+_FETCH_KEYS = {"path", "method", "headers", "body", "json", "credentials", "mode"}
+
+
+def check_reproduces_console(request: Mapping[str, Any]) -> Check:
+    """09, exercise 1: ``request`` (``Browser.fetch`` arguments) makes the reported console message on the reported config."""
+    if not isinstance(request, Mapping) or "path" not in request:
+        return Check(False, "expected a dict of fetch arguments with at least 'path'.", [f"got {request!r}"])
+    unknown = set(request) - _FETCH_KEYS
+    if unknown:
+        return Check(False, "these are not fetch() arguments.", [f"unknown keys: {', '.join(sorted(unknown))}"])
+    kwargs = dict(request)
+    path = kwargs.pop("path")
+    try:
+        result = Browser(origin=PAGE).fetch(demo_api(**REPORTED_OPTIONS), path, **kwargs)
+    except (TypeError, ValueError) as exc:
+        return Check(False, "fetch() would refuse this request.", [str(exc)])
+    if result.console == REPORTED_CONSOLE:
+        return Check(True, "your request prints exactly the reported message.")
+    problems = [f"your request gives: {result.console or 'no CORS error (status ' + str(result.status) + ')'}"]
+    if "/me" not in result.url:
+        problems.append("the message names http://localhost:8000/me: fetch that URL")
+    if result.credentials != "include":
+        problems.append("the message mentions the credentials mode 'include'")
+    return Check(False, "not the same message yet.", problems)
+
+
+def _build(source: str) -> tuple[Any, list[str]]:
+    if not isinstance(source, str):
+        return None, [f"expected Python source text, got {type(source).__name__}"]
+    namespace: dict[str, Any] = {"__name__": "minimal_app"}
+    try:
+        exec(compile(textwrap.dedent(source), "<minimal app>", "exec"), namespace)
+    except Exception as exc:  # the learner's code: report, do not raise
+        return None, [f"the source raised {type(exc).__name__}: {exc}"]
+    if "app" not in namespace:
+        return None, ["the source must define `app`"]
+    return namespace["app"], []
+
+
+def check_minimal_app(source: str) -> Check:
+    """09, exercise 2: ``source`` still gives the reported message for ``GET /items``, with one route and only CORSMiddleware."""
+    app, problems = _build(source)
+    if app is None:
+        return Check(False, "this source does not build an app.", problems)
+    try:
+        result = Browser(origin=PAGE).fetch(app, "/items")
+    except (TypeError, ValueError) as exc:
+        return Check(False, "the lab cannot fetch from this app.", [str(exc)])
+    if result.console != SLASH_CONSOLE:
+        problems.append(f"GET /items from {PAGE} should still fail with the reported message; it gives: "
+                        f"{result.console or 'no CORS error'}")
+    routes = [r for r in getattr(app, "routes", []) if getattr(r, "path", "") not in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")]
+    if len(routes) > 1:
+        problems.append(f"{len(routes)} routes: keep only the one the report is about")
+    middleware = [m.cls.__name__ for m in getattr(app, "user_middleware", []) if hasattr(m, "cls")]
+    others = [name for name in middleware if name != "CORSMiddleware"]
+    if others:
+        problems.append(f"other middleware is not needed to show it: {', '.join(others)}")
+    if not problems:
+        return Check(True, "the smallest app that still shows the bug: one route, CORSMiddleware, the same message.")
+    return Check(False, "not minimal yet, or no longer failing.", problems)
+
+
+def check_bug_report(report: Any) -> Check:
+    """09, exercise 3: the report has an expectation, a script, and its script gives the same verdict in a fresh Python."""
+    from cors_lab.report import Report
+
+    if not isinstance(report, Report):
+        return Check(False, "expected the Report that cors_lab.report(...) returns.", [f"got {type(report).__name__}"])
+    problems = []
+    if "_(what you expected to happen)_" in report.markdown:
+        problems.append("say what you expected: report(..., expected='...')")
+    if not report.script:
+        problems.append("no script: give the app with app_source=...")
+    else:
+        done = subprocess.run([sys.executable, "-c", report.script], capture_output=True, text=True, timeout=60)
+        last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+        if done.returncode != 0:
+            problems.append(f"the script fails: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no output'}")
+        elif last != report.verdict:
+            problems.append(f"the script ends with {last!r}, not {report.verdict!r}")
+        elif "blocked" not in report.verdict:
+            problems.append("the script runs, but the request it makes is not blocked: report the failing request")
+    if not problems:
+        return Check(True, f"ready to paste: a fresh Python prints {report.verdict!r}.")
+    return Check(False, "the report is not ready yet.", problems)
+
+
 #: For tests and docs: every check with the notebook it belongs to.
 CHECKS: dict[str, Callable[..., Check]] = {
     "00": check_first_fix,
@@ -455,4 +612,7 @@ CHECKS: dict[str, Callable[..., Check]] = {
     "07b": check_websocket_origin,
     "08a": check_doctor_clean,
     "08b": check_preflight_fix,
+    "09a": check_reproduces_console,
+    "09b": check_minimal_app,
+    "09c": check_bug_report,
 }
