@@ -6,11 +6,10 @@ console message templates, verbatim. The Fetch algorithms in
 readable there and every departure is named here, with its evidence.
 
 Evidence (see ``../shared/reference/browser-cors.md`` in the project's planning
-material): Chromium 156 wording and behaviour were observed with the real
-binary and are checked scenario by scenario by ``tests/browser``; the Firefox
-and WebKit templates come from their sources (``security.properties``,
-``CrossOriginAccessControl.cpp``) and from Firefox ESR 153 and WebKitGTK 2.50
-runs.
+material): Chromium 156 and Firefox ESR 153 wording and behaviour are checked
+against the real browsers scenario by scenario by ``tests/browser``; the WebKit
+templates come from its source (``CrossOriginAccessControl.cpp``) and from
+WebKitGTK 2.50 runs.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cors_lab.fetch.cors import AccessRules, CorsFailure
+from cors_lab.fetch.headers import parse_mime_type
 
 __all__ = ["ENGINES", "Engine", "EngineName", "get_engine"]
 
@@ -118,6 +118,8 @@ def chromium_console(blocked: Blocked) -> list[str]:
 
 
 _FIREFOX_FRAME = "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at {url}. (Reason: {reason}"
+_FIREFOX_DID_NOT_SUCCEED = "CORS request did not succeed). Status code: (null)."
+_FIREFOX_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def _firefox_line(url: str, reason: str) -> str:
@@ -125,12 +127,41 @@ def _firefox_line(url: str, reason: str) -> str:
     return _FIREFOX_FRAME.format(url=url, reason=reason) + ("" if "). Status code:" in reason else ").")
 
 
+def _firefox_invalid_token(value: str | None) -> str:
+    """The item Firefox names in its invalid-token message: the first comma-separated item that is not a token.
+
+    Firefox walks ``Access-Control-Allow-Methods``/``-Headers`` item by item (trimmed, empty
+    items skipped) and reports the first bad one, not the whole header value.
+    """
+    for item in (value or "").split(","):
+        item = item.strip(" \t")
+        if item and not _FIREFOX_TOKEN.fullmatch(item):
+            return item
+    return value or ""
+
+
 def firefox_console(blocked: Blocked) -> list[str]:
-    """Firefox's console lines (dom/locales/en-US/chrome/security/security.properties; Firefox ESR 153)."""
+    """Firefox's console lines (security.properties, nsCORSListenerProxy.cpp), as Firefox ESR 153 prints them.
+
+    Checked against the real browser by ``tests/browser`` (Firefox ESR 153.7.0). One
+    failure can print several lines: the reason, then "CORS request did not succeed"
+    for each request that dies with it: the redirected request when the failing
+    response was a redirect, the actual request when the preflight failed.
+    """
     failure = blocked.failure
     base = failure.kind.removeprefix("Preflight") if failure.kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else failure.kind
     status = "(null)" if blocked.status is None else str(blocked.status)
     url = blocked.url
+    if base == "RedirectContainsCredentials":
+        # The redirect is refused without a reason of its own: the request just fails.
+        return [_firefox_line(url, _FIREFOX_DID_NOT_SUCCEED)]
+    if base == "PreflightDisallowedRedirect":
+        # The preflight's redirect is refused, then its 3xx is judged as a preflight response.
+        return [
+            _firefox_line(url, "CORS request external redirect not allowed"),
+            _firefox_line(url, f"CORS preflight response did not succeed). Status code: {status}."),
+            _firefox_line(url, _FIREFOX_DID_NOT_SUCCEED),
+        ]
     if base == "WildcardOriginNotAllowed":
         line = _firefox_line(f"\u2018{url}\u2019", "Credential is not supported if the CORS header \u2018Access-Control-Allow-Origin\u2019 is \u2018*\u2019")
     else:
@@ -141,21 +172,76 @@ def firefox_console(blocked: Blocked) -> list[str]:
             "InvalidAllowOriginValue": f"CORS header \u2018Access-Control-Allow-Origin\u2019 does not match \u2018{failure.hint}\u2019",
             "InvalidAllowCredentials": "expected \u2018true\u2019 in CORS header \u2018Access-Control-Allow-Credentials\u2019",
             "PreflightInvalidStatus": f"CORS preflight response did not succeed). Status code: {status}.",
-            "PreflightDisallowedRedirect": "CORS request external redirect not allowed",
-            "InvalidAllowMethodsPreflightResponse": f"invalid token \u2018{failure.hint}\u2019 in CORS header \u2018Access-Control-Allow-Methods\u2019",
-            "InvalidAllowHeadersPreflightResponse": f"invalid token \u2018{failure.hint}\u2019 in CORS header \u2018Access-Control-Allow-Headers\u2019",
+            "InvalidAllowMethodsPreflightResponse": f"invalid token \u2018{_firefox_invalid_token(failure.hint)}\u2019 in CORS header \u2018Access-Control-Allow-Methods\u2019",
+            "InvalidAllowHeadersPreflightResponse": f"invalid token \u2018{_firefox_invalid_token(failure.hint)}\u2019 in CORS header \u2018Access-Control-Allow-Headers\u2019",
             "MethodDisallowedByPreflightResponse": "Did not find method in CORS header \u2018Access-Control-Allow-Methods\u2019",
             "HeaderDisallowedByPreflightResponse": f"header \u2018{failure.hint}\u2019 is not allowed according to header \u2018Access-Control-Allow-Headers\u2019 from CORS preflight response",
-            "RedirectContainsCredentials": "CORS request external redirect not allowed",
             "DisallowedByMode": "CORS disabled",
             "CorsDisabledScheme": "CORS request not http",
         }[base]
         line = _firefox_line(url, reason)
     lines = [line]
+    if failure.detail.get("redirect"):
+        # The failing response was a redirect: the request that followed it fails too.
+        lines.append(_firefox_line(url, _FIREFOX_DID_NOT_SUCCEED))
     if failure.preflight:
         # The actual request then fails without a response of its own.
-        lines.append(_firefox_line(url, "CORS request did not succeed). Status code: (null)."))
+        lines.append(_firefox_line(url, _FIREFOX_DID_NOT_SUCCEED))
     return lines
+
+
+# Firefox's strings for Expat's error codes (dom/locales/en-US/chrome/layout/xmlparser.properties).
+_FIREFOX_XML_ERRORS = {
+    1: "out of memory", 2: "syntax error", 3: "no root element found", 4: "not well-formed", 5: "unclosed token",
+    6: "partial character", 7: "mismatched tag", 8: "duplicate attribute", 9: "junk after document element",
+    10: "illegal parameter entity reference", 11: "undefined entity", 12: "recursive entity reference",
+    13: "asynchronous entity", 14: "reference to invalid character number", 15: "reference to binary entity",
+    16: "reference to external entity in attribute", 17: "XML or text declaration not at start of entity",
+    18: "unknown encoding", 19: "encoding specified in XML declaration is incorrect", 20: "unclosed CDATA section",
+    21: "error in processing external entity reference", 22: "document is not standalone",
+    23: "unexpected parser state", 24: "entity declared in parameter entity", 27: "prefix not bound to a namespace",
+    28: "must not undeclare prefix", 29: "incomplete markup in parameter entity", 30: "XML declaration not well-formed",
+    31: "text declaration not well-formed", 32: "illegal character(s) in public id",
+    38: "reserved prefix (xml) must not be undeclared or bound to another namespace name",
+    39: "reserved prefix (xmlns) must not be declared or undeclared",
+    40: "prefix must not be bound to one of the reserved namespace names",
+}
+# XMLHttpRequestMainThread: no parse-error message for statuses that may have an empty body (bug 884693).
+_FIREFOX_XML_QUIET_STATUSES = frozenset({201, 202, 204, 205, 304})
+
+
+def firefox_xhr_lines(*, method: str, status: int, content_type: str | None, body: str, url: str) -> list[str]:
+    """The console error Firefox prints when an XHR response it parses as XML is not well-formed.
+
+    With ``responseType`` ``""``, Firefox parses every non-empty response whose MIME
+    type is missing or unparsable (XHR's default is ``text/xml``), ``text/xml``,
+    ``application/xml`` or ``*+xml``, and logs Expat's first error, except for
+    statuses that may have no body (201, 202, 204, 205, 304). Chromium parses only
+    when script reads ``responseXML``, and prints nothing. Observed with Firefox ESR
+    153 for missing, ``text/xml``, ``image/svg+xml`` and ``bogus`` types, 200/201/204/404
+    statuses, and bodies ``ok``, ``<a>``, ``<a></b>``, JSON and trailing junk.
+    """
+    import xml.parsers.expat
+
+    if method == "HEAD" or status in _FIREFOX_XML_QUIET_STATUSES or not body:
+        return []  # an empty body is not parsed at all
+    # A Content-Type that does not parse as a MIME type counts as missing, hence as text/xml.
+    mime = parse_mime_type(content_type) if content_type is not None else None
+    if mime is not None and mime.essence not in ("text/xml", "application/xml") and not mime.essence.endswith("+xml"):
+        return []
+    parser = xml.parsers.expat.ParserCreate(namespace_separator="\x01")
+    open_tags: list[str] = []
+    parser.StartElementHandler = lambda name, _attributes: open_tags.append(name.rsplit("\x01", 1)[-1])
+    parser.EndElementHandler = lambda _name: open_tags.pop()
+    try:
+        parser.Parse(body.encode("utf-8"), True)
+    except xml.parsers.expat.ExpatError as error:
+        message = _FIREFOX_XML_ERRORS.get(error.code, xml.parsers.expat.ErrorString(error.code))
+        if error.code == 7 and open_tags:
+            message += f". Expected: </{open_tags[-1]}>."
+        # Expat counts columns from 0, Firefox from 1.
+        return [f"XML Parsing Error: {message}\nLocation: {url}\nLine Number {error.lineno}, Column {error.offset + 1}:"]
+    return []
 
 
 def safari_console(blocked: Blocked) -> list[str]:
@@ -233,6 +319,32 @@ class Engine:
     #: A ReadableStream upload fails after any preflight, with this net error: Chromium streams
     #: uploads only over HTTP/2 or QUIC, and the lab's servers speak HTTP/1.1 (None: sent normally).
     stream_upload_error: str | None = None
+    #: fetch() takes a ReadableStream body (False: it has no streaming uploads, so the stream
+    #: is turned into its string form, "[object ReadableStream]", a text/plain body; Firefox).
+    stream_request_bodies: bool = True
+    #: The preflight cache matches a cached ``*`` as any method or header (False: literally,
+    #: so it covers nothing; Firefox).
+    cache_wildcards: bool = True
+    #: A cached preflight serves only requests with the same credentials flag (Firefox)
+    #: instead of a credentialed one also serving uncredentialed requests.
+    cache_credentials_exact: bool = False
+    #: A redirect answered to a preflight first gets the CORS check, whose failure is then
+    #: reported instead of the refused redirect (Firefox).
+    preflight_redirect_cors_check: bool = False
+    #: A preflight after a tainting redirect carries, and is checked against, the page's
+    #: origin rather than ``null`` (Firefox; only the actual request says ``null``).
+    preflight_keeps_page_origin: bool = False
+    #: After a redirect, a request that script gave CORS-unsafe headers is preflighted again
+    #: even when it no longer has any (Firefox, once Authorization is dropped on a cross-origin hop).
+    redirect_keeps_preflight: bool = False
+    #: Printed when a cross-site response sets a cookie whose SameSite (given or default) is
+    #: Lax or Strict, which is then refused ({name}; None: nothing).
+    cookie_same_site_line: str | None = None
+    #: Printed for a ``mode: "same-origin"`` fetch of another origin ({page_url}, {url});
+    #: None: Chromium's own line (built by the browser) or nothing.
+    same_origin_mode_line: str | None = None
+    #: Console lines for a readable XHR response (``firefox_xhr_lines``), or None.
+    xhr_response_lines: object = field(default=None, repr=False)
 
     def network_error(self, error: str) -> list[str]:
         """Console lines for a network error (``error`` is Chromium's net error name, e.g. ``"ERR_FAILED"``)."""
@@ -284,22 +396,45 @@ CHROMIUM = Engine(
 FIREFOX = Engine(
     name="firefox",
     product="Firefox 153",
-    access_rules=AccessRules(multiple_origins="lines"),
+    # Checked scenario by scenario against Firefox ESR 153.7.0 (tests/browser, firefox.py).
+    # nsCORSPreflightListener: repeated ACAO lines are told apart by counting lines; the
+    # methods are checked before Access-Control-Allow-Headers is parsed; the first missing
+    # request header is reported in sorted order, the order of Access-Control-Request-Headers.
+    access_rules=AccessRules(multiple_origins="lines", sorted_header_check=True, method_before_allow_headers=True),
     console_lines=firefox_console,
-    # network.cors_preflight.authorization_covered_by_wildcard defaults to true, with a warning.
+    # network.cors_preflight.authorization_covered_by_wildcard defaults to true, with a warning
+    # (a warning, so WebDriver BiDi's log.entryAdded never reports it; the harness listens
+    # to the console service instead).
     authorization_covered_by_wildcard=True,
     authorization_warning=(
         "Cross-Origin Request Warning: The Same Origin Policy will disallow reading the remote resource at {url} soon. "
         "(Reason: When the `Access-Control-Allow-Headers` is `*`, the `Authorization` header is not covered. "
         "To include the `Authorization` header, it must be explicitly listed in CORS header `Access-Control-Allow-Headers`)."
     ),
+    # nsPreflightCache: entries merge per method and header, keyed by the credentials flag too,
+    # and CheckRequest compares cached tokens literally, so a cached `*` covers nothing.
     cache_replaces=False,
     cache_wildcard_covers_authorization=False,
+    cache_wildcards=False,
+    cache_credentials_exact=True,
     max_age_cap=86400,
-    default_same_site="none",
+    # A cookie without SameSite is Lax (observed: refused cross-site, with a console error).
+    default_same_site="lax",
+    cookie_same_site_line=(
+        "Cookie \u201c{name}\u201d has been rejected because it is in a cross-site context and its "
+        "\u201cSameSite\u201d is \u201cLax\u201d or \u201cStrict\u201d."
+    ),
     script_error="TypeError: NetworkError when attempting to fetch resource.",
     http_error_line=None,
     network_error_line=None,
+    # No streaming uploads: fetch() sends a ReadableStream as "[object ReadableStream]", unpreflighted.
+    stream_request_bodies=False,
+    preflight_redirect_cors_check=True,
+    preflight_keeps_page_origin=True,
+    redirect_keeps_preflight=True,
+    # nsScriptSecurityManager's CheckSameOriginError (category SOP).
+    same_origin_mode_line="Security Error: Content at {page_url} may not load data from {url}.",
+    xhr_response_lines=firefox_xhr_lines,
 )
 
 SAFARI = Engine(

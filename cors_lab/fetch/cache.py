@@ -46,12 +46,28 @@ class PreflightCache:
     ``wildcard_covers_authorization``: whether a cached ``*`` header entry
     covers ``Authorization`` (Chromium's cache refuses, as the spec says,
     even though its network check allows it).
+    ``wildcards``: a cached ``*`` method or header name stands for any (spec,
+    Chromium); False: cached names are matched literally, so ``*`` covers
+    nothing and the request is preflighted again (Firefox).
+    ``credentials_exact``: an entry serves only requests with the same
+    credentials flag (Firefox keys its cache by it) instead of a credentialed
+    entry also serving uncredentialed requests (spec, Chromium).
     """
 
-    def __init__(self, *, replace: bool, wildcard_covers_authorization: bool, max_url_length: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        replace: bool,
+        wildcard_covers_authorization: bool,
+        max_url_length: int | None = None,
+        wildcards: bool = True,
+        credentials_exact: bool = False,
+    ) -> None:
         self.replace = replace
         self.wildcard_covers_authorization = wildcard_covers_authorization
         self.max_url_length = max_url_length
+        self.wildcards = wildcards
+        self.credentials_exact = credentials_exact
         self._entries: dict[tuple[str, str], list[CachedPreflight]] = {}
 
     def entries(self, *, now: float) -> list[CachedPreflight]:
@@ -87,12 +103,14 @@ class PreflightCache:
         flag), and a header-name cache entry match for every unsafe name.
         """
         group = self._live(origin, url, now)
-        # A credentialed request needs an entry made for credentials; an uncredentialed one takes either.
-        usable = [e for e in group if e.credentials or not credentials]
+        # A credentialed request needs an entry made for credentials; an uncredentialed one takes either
+        # (or, with credentials_exact, only an uncredentialed one).
+        usable = [e for e in group if e.credentials == credentials or (e.credentials and not self.credentials_exact)]
         if not usable:
             return False
+        wildcard = self.wildcards and not credentials
         method_ok = (is_cors_safelisted_method(method) and not use_cors_preflight) or any(
-            method in e.methods or ("*" in e.methods and not credentials) for e in usable
+            method in e.methods or ("*" in e.methods and wildcard) for e in usable
         )
         if not method_ok:
             if self.replace:
@@ -104,7 +122,7 @@ class PreflightCache:
                 lowered in e.header_names
                 or (
                     "*" in e.header_names
-                    and not credentials
+                    and wildcard
                     and (self.wildcard_covers_authorization or not is_cors_non_wildcard_request_header_name(lowered))
                 )
                 for e in usable

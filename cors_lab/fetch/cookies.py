@@ -10,8 +10,8 @@ and the Fetch Standard decide together:
 - ``SameSite=Lax`` and ``Strict`` cookies are not sent with (or set by)
   cross-*site* subresource requests such as ``fetch``. ``localhost:3000`` to
   ``localhost:8000`` is cross-origin but same-site, so they are sent there.
-- A cookie without ``SameSite`` is ``Lax`` in Chromium, ``None`` in Firefox
-  and WebKit; ``SameSite=None`` needs ``Secure``.
+- A cookie without ``SameSite`` is ``Lax`` in Chromium and Firefox (observed with
+  Firefox ESR 153), ``None`` in WebKit; ``SameSite=None`` needs ``Secure``.
 """
 
 from __future__ import annotations

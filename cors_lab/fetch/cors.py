@@ -102,11 +102,21 @@ class AccessRules:
             as ``InvalidAllowOriginValue`` (Chromium) instead of a mismatch.
         preflight_status_first: check the preflight's status before its
             CORS headers (WebKit) instead of after (spec, Chromium, Firefox).
+        sorted_header_check: check the unsafe request-header names in sorted
+            lowercase order, the order of ``Access-Control-Request-Headers``
+            (Firefox), instead of the order script set them (Chromium): the
+            first name that fails is the one reported.
+        method_before_allow_headers: check the method against
+            ``Access-Control-Allow-Methods`` before parsing
+            ``Access-Control-Allow-Headers`` (Firefox), instead of parsing both
+            first (spec, Chromium).
     """
 
     multiple_origins: Literal["space-or-comma", "lines", "comma", "none"] = "none"
     invalid_origin_value: bool = False
     preflight_status_first: bool = False
+    sorted_header_check: bool = False
+    method_before_allow_headers: bool = False
 
 
 SPEC_RULES = AccessRules()
@@ -225,25 +235,31 @@ def preflight_verdict(
     if status_failure is not None:
         return PreflightVerdict(status_failure)
     # 7.1-7.3. Extract the allowed methods and header names; failure is a network error.
-    methods = extract_header_list_values(headers, "access-control-allow-methods")
-    if methods is FAILURE:
+    parsed_methods = extract_header_list_values(headers, "access-control-allow-methods")
+    if parsed_methods is FAILURE:
         return PreflightVerdict(CorsFailure("InvalidAllowMethodsPreflightResponse", _get(headers, "access-control-allow-methods")))
-    header_names = extract_header_list_values(headers, "access-control-allow-headers")
-    if header_names is FAILURE:
-        return PreflightVerdict(CorsFailure("InvalidAllowHeadersPreflightResponse", _get(headers, "access-control-allow-headers")))
-    methods = list(methods or [])
-    header_names = list(header_names or [])
+    methods = list(parsed_methods or [])
     # 7.4. With the use-CORS-preflight flag, an absent list caches the request's method.
     if not methods and use_cors_preflight:
         methods = [method]
     # 7.5. The method must be listed (byte for byte), safelisted, or covered by `*` without credentials.
-    if method not in methods and not is_cors_safelisted_method(method) and not ("*" in methods and not include):
-        return PreflightVerdict(CorsFailure("MethodDisallowedByPreflightResponse", method), tuple(methods), tuple(header_names))
+    method_allowed = method in methods or is_cors_safelisted_method(method) or ("*" in methods and not include)
+    method_failure = CorsFailure("MethodDisallowedByPreflightResponse", method)
+    if not method_allowed and rules.method_before_allow_headers:
+        return PreflightVerdict(method_failure, tuple(methods))
+    parsed_names = extract_header_list_values(headers, "access-control-allow-headers")
+    if parsed_names is FAILURE:
+        return PreflightVerdict(CorsFailure("InvalidAllowHeadersPreflightResponse", _get(headers, "access-control-allow-headers")))
+    header_names = list(parsed_names or [])
+    if not method_allowed:
+        return PreflightVerdict(method_failure, tuple(methods), tuple(header_names))
     lowered = {name.lower() for name in header_names}
     wildcard = "*" in header_names and not include
     authorization_by_wildcard = False
-    # Checked in the order given (Chromium reports the first failing name in request order).
-    for name in dict.fromkeys(n.lower() for n in unsafe_header_names):
+    # Checked in the order given (Chromium reports the first failing name in request order),
+    # or sorted, as in Access-Control-Request-Headers (Firefox).
+    names = list(dict.fromkeys(n.lower() for n in unsafe_header_names))
+    for name in sorted(names) if rules.sorted_header_check else names:
         if name in lowered:
             continue
         # 7.6. `*` never covers a CORS non-wildcard request-header name (Authorization) ...
