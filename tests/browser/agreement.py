@@ -1,45 +1,99 @@
-"""Print the agreement table: every catalogue scenario in real Chromium and in the model.
+"""Print the agreement table: every catalogue scenario in real Chromium and real Firefox, and in the model.
 
-    python -m tests.browser.agreement                 # the whole catalogue
-    python -m tests.browser.agreement fastapi-        # scenarios whose id starts with this
-    python -m tests.browser.agreement --json report.json
+    python -m tests.browser.agreement                    # the whole catalogue, every installed browser
+    python -m tests.browser.agreement fastapi-           # scenarios whose id starts with this
+    python -m tests.browser.agreement --engine firefox   # one browser only
+    python -m tests.browser.agreement --sequential       # one browser after the other
 
-It writes a JSON report (default tests/browser/reports/chromium.json) and ends
-with the summary line ``N/M scenarios agree (Chromium ...)``. The same run is
-the pytest test tests/browser/test_chromium_agreement.py.
+Each browser gets its own live servers and runs in its own thread, so the two
+run side by side. The command writes a JSON report per browser (default
+tests/browser/reports/<engine>.json) and ends with one summary line per
+browser, ``N/M scenarios agree (Firefox 153.7.0esr) in X s``. The same runs
+are the pytest tests tests/browser/test_chromium_agreement.py and
+tests/browser/test_firefox_agreement.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
-from tests.browser.harness import chromium_path, load_catalogue, run_agreement, summarize, table, write_report
+from tests.browser.firefox import INSTALL_HINT as FIREFOX_HINT
+from tests.browser.firefox import FirefoxError, firefox_path
+from tests.browser.harness import BROWSERS, EngineRun, chromium_path, load_catalogue, run_engine, table_by_engine, write_report
+
+REPORTS = Path(__file__).with_name("reports")
+INSTALL_HINTS = {"chromium": "sudo apt-get install -y chromium", "firefox": FIREFOX_HINT}
+LOCATORS = {"chromium": chromium_path, "firefox": firefox_path}
+
+
+def run_all(executables: dict[str, str], scenarios: list[dict[str, Any]], *, parallel: bool = True) -> list[EngineRun]:
+    """Run the scenarios in each browser, side by side (one thread and one set of servers each) unless not ``parallel``."""
+    if not parallel:
+        return [run_engine(engine, path, scenarios) for engine, path in executables.items()]
+    results: dict[str, EngineRun] = {}
+    errors: dict[str, BaseException] = {}
+
+    def work(engine: str, path: str) -> None:
+        try:
+            results[engine] = run_engine(engine, path, scenarios)
+        except BaseException as exc:  # re-raised below, on the caller's thread
+            errors[engine] = exc
+
+    threads = [threading.Thread(target=work, args=item, name=f"agreement-{item[0]}") for item in executables.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for exc in errors.values():
+        raise exc
+    return [results[engine] for engine in executables]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Compare the model with real Chromium, scenario by scenario.")
+    parser = argparse.ArgumentParser(description="Compare the model with real Chromium and Firefox, scenario by scenario.")
     parser.add_argument("prefix", nargs="?", default="", help="only scenarios whose id starts with this")
-    parser.add_argument("--json", default=str(Path(__file__).with_name("reports") / "chromium.json"), help="where to write the JSON report")
-    parser.add_argument("--diffs", action="store_true", help="print every difference")
+    parser.add_argument("--engine", choices=sorted(BROWSERS), action="append", help="only this browser (repeatable)")
+    parser.add_argument("--reports", default=str(REPORTS), help="directory for the JSON reports (<engine>.json)")
+    parser.add_argument("--diffs", action="store_true", help="accepted for compatibility: every difference is always printed")
+    parser.add_argument("--sequential", action="store_true", help="run the browsers one after the other")
     args = parser.parse_args()
-    executable = chromium_path()
-    if executable is None:
-        print("chromium is not installed: sudo apt-get install -y chromium")
+    wanted = args.engine or list(BROWSERS)
+    executables: dict[str, str] = {}
+    for engine in wanted:
+        path = LOCATORS[engine]()
+        if path is None:
+            print(f"{BROWSERS[engine]} is not installed, skipped: {INSTALL_HINTS[engine]}")
+        else:
+            executables[engine] = path
+    if not executables:
         return 2
     scenarios = [s for s in load_catalogue() if s["id"].startswith(args.prefix)]
-    rows, version, seconds = run_agreement(executable, scenarios)
-    print(table(rows))
-    for row in rows:
-        if not row.agree:
-            print(f"\n{row.id}:")
-            for difference in row.differences:
-                print(f"  {difference}")
-    write_report(rows, version, seconds, Path(args.json))
+    started = time.perf_counter()
+    try:
+        runs = run_all(executables, scenarios, parallel=not args.sequential)
+    except FirefoxError as exc:
+        print(f"Firefox could not be driven: {exc}")
+        return 2
+    total = time.perf_counter() - started
+    print(table_by_engine(runs))
+    for run in runs:
+        for row in run.rows:
+            if row.differences:
+                print(f"\n{run.browser}: {row.id}:")
+                for difference in row.differences:
+                    print(f"  {difference}")
+        write_report(run.rows, run.version, run.seconds, Path(args.reports) / f"{run.engine}.json", run.engine)
     print()
-    print(summarize(rows, version, seconds))
-    return 0 if all(row.agree for row in rows) else 1
+    for run in runs:
+        print(run.summary)
+    if len(runs) > 1:
+        print(f"all browsers in {total:.1f} s")
+    return 0 if all(row.agree for run in runs for row in run.rows) else 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import importlib.util
 
 import pytest
 
+from tests.browser.firefox import INSTALL_HINT as FIREFOX_HINT
+from tests.browser.firefox import firefox_path
 from tests.browser.harness import chromium_path
 
 SUMMARIES: list[str] = []
@@ -18,6 +20,16 @@ def chromium_executable() -> str:
     path = chromium_path()
     if path is None:
         pytest.skip("Chromium is not installed: sudo apt-get install -y chromium (Debian/Ubuntu)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def firefox_executable() -> str:
+    if importlib.util.find_spec("websockets") is None:
+        pytest.skip("websockets is not installed: pip install -r requirements.txt")
+    path = firefox_path()
+    if path is None:
+        pytest.skip(f"Firefox ESR is not installed: {FIREFOX_HINT} (Debian/Ubuntu)")
     return path
 
 

@@ -1,13 +1,15 @@
-"""Run catalogue scenarios in a real browser and in the lab's model, and compare what each did.
+"""Run catalogue scenarios in real browsers and in the lab's model, and compare what each did.
 
 The real side: uvicorn serves every origin on two loopback ports (chosen free
-at start); Chromium maps ``*.test`` to 127.0.0.1, so ``http://app.test:P`` (the
-page), ``http://api.test:Q`` and ``http://other.test:Q`` are distinct sites, and
-``http://app.test:Q`` is same-site but cross-origin. Each scenario gets fresh
-apps and a fresh browser context (cookies and preflight cache start empty).
+at start); the browser maps ``*.test`` to 127.0.0.1, so ``http://app.test:P``
+(the page), ``http://api.test:Q`` and ``http://other.test:Q`` are distinct
+sites, and ``http://app.test:Q`` is same-site but cross-origin. Each scenario
+gets fresh apps and a fresh browser context (cookies and preflight cache start
+empty). Chromium is driven by Playwright (below), Firefox ESR over WebDriver
+BiDi (``firefox.py``).
 
-The model side: ``cors_lab.Browser`` with the same origins, each served
-in-process by a fresh copy of the same app, so URLs, ports and console
+The model side: ``cors_lab.Browser(engine=...)`` with the same origins, each
+served in-process by a fresh copy of the same app, so URLs, ports and console
 messages are comparable byte for byte.
 """
 
@@ -89,12 +91,23 @@ def _request_record(method: str, target: str, headers: list[tuple[str, str]], or
 
 
 COMPARED = ("blocked", "status", "type", "error_kind", "console", "readable_headers", "body", "requests")
+#: The browsers the harness drives, by engine name.
+BROWSERS = {"chromium": "Chromium", "firefox": "Firefox"}
 
 
-def compare(real: Observation, model: Observation) -> list[str]:
+def compared_fields(engine: str) -> tuple[str, ...]:
+    """What is compared for ``engine``: everything, but error_kind only where the browser names its errors.
+
+    error_kind is Chromium's CorsError vocabulary (the model uses it for every
+    engine); Firefox exposes no such names, so its real side records None.
+    """
+    return COMPARED if engine == "chromium" else tuple(name for name in COMPARED if name != "error_kind")
+
+
+def compare(real: Observation, model: Observation, fields: tuple[str, ...] = COMPARED) -> list[str]:
     """The fields where the model disagrees with the browser, each as 'field: browser X, model Y'."""
     differences = []
-    for name in COMPARED:
+    for name in fields:
         a, b = getattr(real, name), getattr(model, name)
         if a != b:
             differences.append(f"{name}: browser {a!r}, model {b!r}")
@@ -274,7 +287,9 @@ def run_model(scenario: dict[str, Any], world: World, engine: str = "chromium") 
         for key in ("app", "api", "other", "site")
         if key in scenario
     ]
-    browser = cors_lab.Browser(origin=origins["page"], engine=engine, servers=servers)
+    # The page's URL, not just its origin: Firefox names the document in some console lines.
+    page = "null" if origins["page"] == "null" else f"{origins['app']}/__page"
+    browser = cors_lab.Browser(origin=page, engine=engine, servers=servers)
     observations = []
     for step in steps_of(scenario):
         if step.get("wait"):
@@ -413,68 +428,151 @@ class Row:
     model: list[Observation]
     differences: list[str]
     note: str = ""
+    #: Why the scenario was not run in this browser (the catalogue's ``firefox_skip``), or "".
+    skipped: str = ""
 
     @property
     def agree(self) -> bool:
         return not self.differences
 
 
-def run_agreement(executable: str, scenarios: list[dict[str, Any]] | None = None) -> tuple[list[Row], str, float]:
-    """Run every scenario in Chromium and in the model; return the rows, Chromium's version and the time taken."""
+@dataclass
+class EngineRun:
+    """One browser's pass over the catalogue: its rows, version and time taken."""
+
+    engine: str
+    version: str
+    rows: list[Row]
+    seconds: float
+
+    @property
+    def browser(self) -> str:
+        return BROWSERS[self.engine]
+
+    @property
+    def summary(self) -> str:
+        return summarize(self.rows, self.version, self.seconds, self.browser)
+
+
+def make_runner(engine: str, executable: str, world: World):
+    """A started runner for ``engine`` (``run(scenario, world)``, ``version``, ``close()``)."""
+    if engine == "chromium":
+        return ChromiumRunner(executable)
+    if engine == "firefox":
+        from tests.browser.firefox import FirefoxRunner  # firefox.py imports this module
+
+        hosts = sorted({origin.split("://", 1)[1].rsplit(":", 1)[0] for origin in world.origins.values()})
+        return FirefoxRunner(executable, hosts=hosts)
+    raise ValueError(f"no runner for engine {engine!r}")
+
+
+def skip_reason(scenario: dict[str, Any], engine: str) -> str:
+    """The catalogue's written reason not to run ``scenario`` in ``engine`` (``firefox_skip``), or ""."""
+    return scenario.get(f"{engine}_skip", "") if engine != "chromium" else ""
+
+
+def run_engine(engine: str, executable: str, scenarios: list[dict[str, Any]] | None = None) -> EngineRun:
+    """Run every scenario in one real browser and in the model of its engine, and compare them."""
     scenarios = scenarios if scenarios is not None else load_catalogue()
+    fields = compared_fields(engine)
     started = time.perf_counter()
     rows = []
     with World() as world:
-        runner = ChromiumRunner(executable)
+        runner = make_runner(engine, executable, world)
         try:
             for scenario in scenarios:
+                reason = skip_reason(scenario, engine)
+                if reason:
+                    rows.append(Row(scenario["id"], [], [], [], scenario.get("note", ""), skipped=reason))
+                    continue
                 world.install(scenario)
                 real = runner.run(scenario, world)
-                model = run_model(scenario, world)
+                model = run_model(scenario, world, engine)
                 differences = []
                 for index, (a, b) in enumerate(zip(real, model)):
                     prefix = f"step {index + 1}: " if len(real) > 1 else ""
-                    differences += [prefix + d for d in compare(a, b)]
+                    differences += [prefix + d for d in compare(a, b, fields)]
                 rows.append(Row(scenario["id"], real, model, differences, scenario.get("note", "")))
             version = runner.version
         finally:
             runner.close()
-    return rows, version, time.perf_counter() - started
+    return EngineRun(engine, version, rows, time.perf_counter() - started)
 
 
-def summarize(rows: list[Row], version: str, seconds: float) -> str:
-    agreeing = sum(row.agree for row in rows)
-    return f"{agreeing}/{len(rows)} scenarios agree (Chromium {version}) in {seconds:.1f} s"
+def run_agreement(
+    executable: str, scenarios: list[dict[str, Any]] | None = None, engine: str = "chromium"
+) -> tuple[list[Row], str, float]:
+    """Run every scenario in the browser and in the model; return the rows, the browser's version and the time taken."""
+    run = run_engine(engine, executable, scenarios)
+    return run.rows, run.version, run.seconds
+
+
+def summarize(rows: list[Row], version: str, seconds: float, browser: str = "Chromium") -> str:
+    ran = [row for row in rows if not row.skipped]
+    agreeing = sum(row.agree for row in ran)
+    skipped = len(rows) - len(ran)
+    extra = f", {skipped} skipped for {browser}" if skipped else ""
+    return f"{agreeing}/{len(ran)} scenarios agree ({browser} {version}) in {seconds:.1f} s{extra}"
+
+
+_SHORT_HEADERS = {
+    "CORS header \u2018Access-Control-Allow-Origin\u2019": "ACAO",
+    "CORS header \u2018Access-Control-Allow-Credentials\u2019": "ACAC",
+    "CORS header \u2018Access-Control-Allow-Methods\u2019": "ACAM",
+    "header \u2018Access-Control-Allow-Headers\u2019": "ACAH",
+    "CORS header \u2018Access-Control-Allow-Headers\u2019": "ACAH",
+}
 
 
 def verdict(observation: Observation) -> str:
     if observation.blocked:
-        return f"blocked {observation.error_kind or ''}".strip()
+        if observation.error_kind:
+            return f"blocked {observation.error_kind}"
+        # No error name (Firefox): the reason of the first console line says which check failed.
+        reason = next((line.split("(Reason: ", 1)[1] for line in observation.console if "(Reason: " in line), "")
+        reason = reason.split(")", 1)[0]
+        for long, short in _SHORT_HEADERS.items():
+            reason = reason.replace(long, short)
+        return f"blocked {reason}".strip()
     return f"{observation.status} {observation.type}"
 
 
-def table(rows: list[Row]) -> str:
-    lines = [f"{'scenario':44} {'Chromium':38} {'model':38} agree"]
-    for row in rows:
-        real = "; ".join(verdict(o) for o in row.real)
-        model = "; ".join(verdict(o) for o in row.model)
-        lines.append(f"{row.id:44} {real[:38]:38} {model[:38]:38} {'yes' if row.agree else 'NO'}")
+def _cell(row: Row | None) -> str:
+    """One engine's column: the browser's verdict per step, and whether the model agrees."""
+    if row is None:
+        return ""
+    if row.skipped:
+        return "skipped"
+    shown = "; ".join(verdict(o) for o in row.real)
+    return f"{shown[:34]:34} {'ok' if row.agree else 'NO'}"
+
+
+def table_by_engine(runs: list[EngineRun]) -> str:
+    """One line per scenario, one column per browser: what it did, and ``ok``/``NO`` for the model's agreement."""
+    by_engine = [{row.id: row for row in run.rows} for run in runs]
+    ids = list(dict.fromkeys(row.id for run in runs for row in run.rows))
+    lines = [f"{'scenario':48} " + " ".join(f"{run.browser + ' ' + run.version:37.37}" for run in runs)]
+    for scenario_id in ids:
+        lines.append(f"{scenario_id:48} " + " ".join(f"{_cell(rows.get(scenario_id)):37}" for rows in by_engine))
     return "\n".join(lines)
 
 
-def write_report(rows: list[Row], version: str, seconds: float, path: Path) -> None:
+def write_report(rows: list[Row], version: str, seconds: float, path: Path, engine: str = "chromium") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    browser = BROWSERS[engine]
     report = {
-        "browser": f"Chromium {version}",
-        "summary": summarize(rows, version, seconds),
+        "browser": f"{browser} {version}",
+        "summary": summarize(rows, version, seconds, browser),
         "seconds": round(seconds, 2),
+        "compared": list(compared_fields(engine)),
         "scenarios": [
             {
                 "id": row.id,
                 "agree": row.agree,
                 "differences": row.differences,
                 "note": row.note,
-                "chromium": [o.as_dict() for o in row.real],
+                **({"skipped": row.skipped} if row.skipped else {}),
+                engine: [o.as_dict() for o in row.real],
                 "model": [o.as_dict() for o in row.model],
             }
             for row in rows
