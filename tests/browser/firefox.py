@@ -20,10 +20,12 @@ records, with two differences that come from Firefox itself:
 
 Networking stays on loopback: ``network.dns.localDomains`` resolves the
 scenario hosts (``app.test``, ``api.test``, ``other.test``) to the loopback
-address, and the profile's ``user.js`` turns off updates, telemetry, studies,
-Safe Browsing and the other background services that would otherwise try to
-reach the internet (checked by tracing Firefox's connect() calls: every one
-went to loopback or to Firefox's own local sockets).
+address; ``MOZ_DISABLE_NONLOCAL_CONNECTIONS=1`` (Firefox's test-harness switch)
+makes it refuse any connection to another address; and the profile's
+``user.js`` turns off updates, telemetry, studies, Safe Browsing and the other
+background services that would otherwise try. Checked by tracing Firefox's
+connect() calls over a whole run: every one went to 127.0.0.1 or to a local
+Unix socket, and no DNS query was sent.
 """
 
 from __future__ import annotations
