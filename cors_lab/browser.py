@@ -44,7 +44,7 @@ from cors_lab.fetch.headers import (
 from cors_lab.fetch.preflight import preflight_reasons
 from cors_lab.fetch.urls import URL, InvalidURL, Origin, parse_origin, parse_page_origin, parse_url, same_site
 from cors_lab.messages import Exchange, HeadersInput, Request, build_request, normalize_headers, validate_method
-from cors_lab.network import asend_over_network
+from cors_lab.network import NetworkError, asend_over_network
 from cors_lab.runner import run_sync
 from cors_lab.server import Server
 from cors_lab.transport import DEFAULT_APP_ORIGIN
@@ -119,6 +119,10 @@ class FetchResult:
     cross_origin: bool = True
     redirected: bool = False
     final_url: str = ""
+    #: The request as the page's script made it (headers the browser dropped are left out; no browser-added headers).
+    script_request: Request | None = None
+    #: The network error when a request got no HTTP response at all (``"ERR_CONNECTION_REFUSED"``), else None.
+    net_error: str | None = None
     # What preflight_reasons explains, kept so the sentences are only written when someone reads them.
     _preflight_question: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
@@ -164,7 +168,16 @@ class FetchResult:
 class _Blocked(Exception):
     """Internal: the fetch ends in a network error."""
 
-    def __init__(self, failure: CorsFailure | None, *, url: str, status: int | None = None, console: list[str] | None = None):
+    def __init__(
+        self,
+        failure: CorsFailure | None,
+        *,
+        url: str,
+        status: int | None = None,
+        console: list[str] | None = None,
+        net_error: str | None = None,
+    ):
+        self.net_error = net_error
         self.failure = failure
         self.url = url
         self.status = status
@@ -417,6 +430,7 @@ class Browser:
                 body=None,
                 script_error=engine.script_error if p.initiator == "fetch" else engine.xhr_script_error,
                 failure=failure,
+                net_error=blocked.net_error,
             )
         return self._result(p, state, initial_url, **result_kwargs)
 
@@ -438,6 +452,7 @@ class Browser:
             cross_origin=state.cross_origin,
             redirected=state.redirect_count > 0,
             final_url=state.url.serialize(exclude_fragment=True),
+            script_request=Request(p.method, initial_url, p.headers, p.body),
             **kwargs,
         )
 
@@ -464,6 +479,9 @@ class Browser:
                 tainting = "cors"
             if state.redirect_count == 0:
                 state.cross_origin = not same
+            # Mixed content: an https page may not fetch an http URL (nor follow a redirect to one).
+            if self._is_mixed_content(url):
+                raise _Blocked(None, url=url_text, console=engine.mixed_content(self.page_url or self.origin, url_text))
             request_origin = self.origin if state.taint == "same-origin" else "null"
             include_credentials = p.credentials == "include" or (p.credentials == "same-origin" and tainting == "basic")
 
@@ -652,6 +670,14 @@ class Browser:
                 headers.append(("Cookie", cookie))
         return build_request(state.method, url_text, headers=headers, body=state.body if state.body else None)
 
+    def _is_mixed_content(self, url: URL) -> bool:
+        """https://w3c.github.io/webappsec-mixed-content/: a page loaded over https, an http URL whose host is not loopback."""
+        if self.page_origin.opaque or self.page_origin.scheme != "https" or url.scheme != "http":
+            return False
+        host = url.host
+        trustworthy = host in ("localhost", "[::1]") or host.endswith(".localhost") or host.startswith("127.")
+        return not trustworthy
+
     def _cookies_allowed(self, url: URL) -> bool:
         return not (self.engine.blocks_third_party_cookies and not same_site(self.page_origin, url.origin))
 
@@ -710,7 +736,13 @@ class Browser:
         origin = parse_url(request.url).origin.serialize()
         server = p.servers.get(origin)
         if server is None or server.live_network:
-            return await asend_over_network(request, timeout=self.timeout)
+            try:
+                return await asend_over_network(request, timeout=self.timeout)
+            except NetworkError as exc:
+                # No response at all: the fetch fails, as in a browser, with the network error's name.
+                cors = request.header("origin") is not None and p.mode == "cors"
+                console = self.engine.network_failure(exc.net_error, url=request.url, cors=cors, preflight=request.method == "OPTIONS" and request.header("access-control-request-method") is not None)
+                raise _Blocked(None, url=request.url, console=console, net_error=exc.net_error) from None
         try:
             async with asyncio.timeout(self.timeout):
                 return await call_app(server.app, request, state=server.state)

@@ -103,6 +103,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         result = browser.fetch(target + (path if path.startswith("/") else "/" + path), **kwargs)
     else:
         result = browser.fetch(target, path, **kwargs)
+    if result.net_error and not result.exchanges:
+        raise CLIError(f"{result.method} {result.url}: no answer ({result.net_error}); is a server listening there?")
     if args.json:
         _print_json(
             {

@@ -12,7 +12,15 @@ import httpx2
 
 from cors_lab.messages import Exchange, Request, Response
 
-__all__ = ["asend_over_network", "send_over_network"]
+__all__ = ["NetworkError", "asend_over_network", "send_over_network"]
+
+
+class NetworkError(ConnectionError):
+    """No HTTP response at all. ``net_error`` is the name Chromium gives it (``"ERR_CONNECTION_REFUSED"``)."""
+
+    def __init__(self, message: str, net_error: str) -> None:
+        super().__init__(message)
+        self.net_error = net_error
 
 
 def _to_httpx(request: Request) -> httpx2.Request:
@@ -31,10 +39,13 @@ def _network_error(request: Request, exc: httpx2.HTTPError, timeout: float) -> E
     if isinstance(exc, httpx2.TimeoutException):
         return TimeoutError(f"{request.method} {request.url}: no complete response within {timeout} s (timeout={timeout})")
     if isinstance(exc, httpx2.ConnectError):
-        return ConnectionError(
-            f"{request.method} {request.url}: could not connect ({exc}); is a server listening at {request.origin}?"
+        text = str(exc).lower()
+        unresolved = "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text
+        return NetworkError(
+            f"{request.method} {request.url}: could not connect ({exc}); is a server listening at {request.origin}?",
+            "ERR_NAME_NOT_RESOLVED" if unresolved else "ERR_CONNECTION_REFUSED",
         )
-    return ConnectionError(f"{request.method} {request.url}: the connection failed ({type(exc).__name__}: {exc})")
+    return NetworkError(f"{request.method} {request.url}: the connection failed ({type(exc).__name__}: {exc})", "ERR_CONNECTION_FAILED")
 
 
 def send_over_network(request: Request, *, timeout: float, client: httpx2.Client | None = None) -> Exchange:

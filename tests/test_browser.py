@@ -285,3 +285,36 @@ def test_explain_names_the_fix(options, kwargs, advice):
     text = result.explain()
     assert advice in text, text
     assert result.console in text
+
+
+def test_mixed_content_is_blocked_before_any_cors_step():
+    api = cors_lab.Server(cors_lab.demo_api(allow_origins=["*"]), origin="http://api.example.com")
+    result = cors_lab.Browser(origin="https://app.example.com/index.html", servers=[api]).fetch("http://api.example.com/items")
+    assert result.blocked and result.exchanges == [] and result.error_kind is None
+    assert result.console == (
+        "Mixed Content: The page at 'https://app.example.com/index.html' was loaded over HTTPS, but requested an "
+        "insecure resource 'http://api.example.com/items'. This request has been blocked; the content must be served over HTTPS."
+    )
+    # Loopback is potentially trustworthy: an https page may call http://localhost.
+    local = cors_lab.Browser(origin="https://app.example.com").fetch(cors_lab.demo_api(allow_origins=["*"]), "/items")
+    assert not local.blocked
+
+
+def test_redirect_to_http_behind_a_tls_proxy_is_mixed_content():
+    inner = cors_lab.demo_api(allow_origins=["https://app.example.com"])
+
+    async def tls_terminating_proxy(scope, receive, send):  # uvicorn without --proxy-headers sees http
+        await inner({**scope, "scheme": "http"} if scope["type"] == "http" else scope, receive, send)
+
+    api = cors_lab.Server(tls_terminating_proxy, origin="https://api.example.com")
+    result = cors_lab.Browser(origin="https://app.example.com", servers=[api]).fetch("https://api.example.com/items/")
+    assert [e.response.status for e in result.exchanges] == [307]
+    assert result.exchanges[0].response.header("location") == "http://api.example.com/items"
+    assert result.console.startswith("Mixed Content:") and "'http://api.example.com/items'" in result.console
+
+
+def test_a_server_that_is_down_is_a_network_error_not_an_exception():
+    result = cors_lab.Browser(origin=PAGE).fetch("http://127.0.0.1:9/items")
+    assert result.blocked and result.error_kind is None and result.exchanges == []
+    assert result.console_messages == ["Failed to load resource: net::ERR_CONNECTION_REFUSED"]
+    assert result.script_request.method == "GET"

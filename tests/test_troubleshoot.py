@@ -287,7 +287,7 @@ class TestCommand:
             (["fetch", "shop:nothing"], "module 'shop' has no attribute 'nothing'"),
             (["fetch", "shop:APP"], "has no attribute"),
             (["fetch", "localhost:8000"], "write the URL: 'http://localhost:8000'"),
-            (["fetch", "http://127.0.0.1:9", "/x"], "could not connect"),
+            (["fetch", "http://127.0.0.1:9", "/x"], "no answer (ERR_CONNECTION_REFUSED); is a server listening there?"),
             (["fetch", "shop:app", "-X", "TRACE"], "'TRACE' HTTP method is unsupported"),
             (["doctor", "http://127.0.0.1:9"], "doctor needs the app itself"),
             (["explain"], "give the console message"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -223,6 +224,12 @@ def model_body(request: dict[str, Any]):
 # -- The world: live servers and origins ---------------------------------------------------------
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class World:
     """Two live uvicorn servers on free loopback ports, and the scenario origins on them."""
 
@@ -240,6 +247,8 @@ class World:
             "api": f"http://api.test:{api_port}",
             "other": f"http://other.test:{api_port}",
             "site": f"http://app.test:{api_port}",
+            # A port nothing listens on: requests there fail with no HTTP response at all.
+            "closed": f"http://127.0.0.1:{_free_port()}",
         }
         self.servers = {"app": self.page_server, "api": self.api_server, "other": self.api_server, "site": self.api_server}
         return self
