@@ -37,6 +37,7 @@ __all__ = [
     "check_doctor_clean",
     "check_error_is_readable",
     "check_first_fix",
+    "check_first_put",
     "check_fixed_origin_list",
     "check_least_privilege",
     "check_max_age",
@@ -108,6 +109,16 @@ def check_first_fix(app: Any) -> Check:
     if not result.blocked:
         return Check(True, "the browser now lets the page read GET /items.")
     return Check(False, "the request is still blocked.", [result.console or "", f"hint: {fix_for(result)}"])
+
+
+def check_first_put(app: Any) -> Check:
+    """00: the page at http://localhost:3000 can also save an item with ``PUT /items/1`` and a JSON body."""
+    from cors_lab.explain import fix_for
+
+    result = Browser(origin=PAGE).fetch(app, "/items/1", method="PUT", json={"name": "fig"})
+    if not result.blocked:
+        return Check(True, "the preflight passed and the PUT went out.")
+    return Check(False, "the PUT is still blocked.", [result.console or "", f"hint: {fix_for(result)}"])
 
 
 # -- 01 ------------------------------------------------------------------------------------------
@@ -595,7 +606,8 @@ def check_bug_report(report: Any) -> Check:
 
 #: For tests and docs: every check with the notebook it belongs to.
 CHECKS: dict[str, Callable[..., Check]] = {
-    "00": check_first_fix,
+    "00a": check_first_fix,
+    "00b": check_first_put,
     "01a": check_origins,
     "01b": check_same_site,
     "02a": check_simple_request,
