@@ -20,7 +20,11 @@ they are driven (measured with FastAPI 0.165 and Starlette 1.10):
    *running loop* mark aside for the duration of the call, runs its own loop,
    and puts the mark back: no thread, no patch, the same speed as a script.
 3. Pyodide (JupyterLite) has no threads at all, so the same in-thread design is
-   the only one that works there too.
+   the only one that works there too, with two changes made by
+   :mod:`cors_lab.pyodide` when ``sys.platform == "emscripten"``: the private
+   loop is an :class:`~cors_lab.pyodide.InlineLoop` (Pyodide's own ``WebLoop``
+   cannot block in ``run_until_complete``), and anyio's thread pool, which runs
+   sync routes and dependencies, is replaced by inline calls.
 
 Runners are closed before the interpreter waits for non-daemon threads
 (anyio's workers are such threads), so scripts exit promptly.
@@ -32,6 +36,8 @@ import asyncio
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from cors_lab import pyodide as _pyodide
 
 __all__ = ["run_sync"]
 
@@ -58,7 +64,7 @@ class _Runner:
     """
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = _pyodide.new_event_loop()
         self._slot: asyncio.Future[tuple[Coroutine[Any, Any, Any], asyncio.Future[Any]]] = self.loop.create_future()
         self._timed_out = False
         self._root = self.loop.create_task(self._serve(), name="cors_lab runner root")
@@ -173,13 +179,26 @@ def run_sync(job: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
     if outer is None:
         return runner.run(job, timeout)
     # A loop runs in this thread (a Jupyter kernel); it is blocked by this call
-    # anyway. Set its running mark aside while the private loop runs.
+    # anyway. Set its running mark aside while the private loop runs, and its
+    # current task too: from Python 3.14 (Pyodide's, for one) the current task
+    # is kept per thread, and asyncio refuses to enter the private loop's task
+    # while the kernel's cell task is marked as running.
+    outer_task = _swap_current_task(outer, None)
     asyncio._set_running_loop(None)
     try:
         return runner.run(job, timeout)
     finally:
         asyncio._set_running_loop(outer)
+        _swap_current_task(outer, outer_task)
 
+
+def _swap_current_task(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any] | None) -> asyncio.Task[Any] | None:
+    swap = getattr(asyncio.tasks, "_swap_current_task", None)  # Python 3.12+
+    return swap(loop, task) if swap is not None else None
+
+
+if _pyodide.IN_BROWSER:
+    _pyodide.install()
 
 try:
     # Runs before the interpreter joins non-daemon threads (anyio's workers).
