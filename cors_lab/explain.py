@@ -352,7 +352,7 @@ def _causes(kind: str, *, origin: str, path: str, preflight: bool, hint: str | N
         return [
             Cause("the origin is not in allow_origins", f"Starlette answers a preflight from an unknown origin with 400 and no Access-Control-Allow-Origin; {origin!r} must be listed exactly (scheme, host, port, no trailing slash).", preflight_call),
             Cause("an auth or other middleware answered the preflight first", "Preflights carry no credentials; an auth layer outside CORSMiddleware answers 401/403 without CORS headers. app.add_middleware puts the last-added middleware outermost.", doctor_call),
-            Cause("no CORSMiddleware handles this app", "The middleware is missing, or added to another app object than the one served (a mounted or wrapped app).", f"cors_lab.stack.middleware_layers(app)"),
+            Cause("no CORSMiddleware handles this app", "The middleware is missing, or added to another app object than the one served (a mounted or wrapped app).", "cors_lab.stack.middleware_layers(app)"),
         ]
     if base == "MissingAllowOriginHeader":
         return [

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import Any
 
 from cors_lab.fetch.headers import is_forbidden_request_header
-from cors_lab.fetch.urls import InvalidURL, parse_url, registrable_domain
+from cors_lab.fetch.urls import InvalidURL, parse_url
 from cors_lab.findings import Finding, FindingsReport
 
 __all__ = ["CORS_OPTIONS", "lint"]
