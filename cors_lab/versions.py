@@ -68,11 +68,13 @@ import subprocess
 import sys
 import textwrap
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cors_lab import pyodide as _pyodide
 from cors_lab.browser import Browser
 from cors_lab.fetch.cookies import Cookie
 from cors_lab.fetch.urls import parse_url, same_site
@@ -409,11 +411,50 @@ _DRIVERS: dict[Path, _Driver] = {}
 _DRIVERS_LOCK = threading.Lock()
 
 
+class _InProcessDriver:
+    """The driver's commands answered in this interpreter, for the lab's own releases in Pyodide.
+
+    The course in the browser (JupyterLite) cannot start a process, so the
+    release the lab itself runs is driven here, with the same commands and
+    replies as :class:`_Driver`; other releases show their stored results.
+    """
+
+    alive = True
+
+    def __init__(self, env: Environment, *, timeout: float) -> None:
+        from cors_lab import _version_driver
+
+        self.env = env
+        self.timeout = timeout
+        self._module = _version_driver
+        self.versions: dict[str, str | None] = _version_driver._versions()
+        self.loaded: str | None = None
+
+    def ask(self, command: dict[str, Any]) -> dict[str, Any]:
+        from cors_lab.runner import run_sync
+
+        module = self._module
+        try:
+            if command.get("op") == "call" and module.APP is not None:
+                # handle() would run its own loop, and this is called from inside the lab's.
+                body = base64.b64decode(command.get("body", ""))
+                return run_sync(module._call(module._scope(command["scope"]), body), timeout=self.timeout)
+            return module.handle(command)
+        except Exception as exc:  # as the process reports it
+            return {"ok": False, "error": module._summary(exc), "traceback": traceback.format_exc()}
+
+    load = _Driver.load
+
+    def close(self) -> None:
+        pass
+
+
 def _driver_for(env: Environment, *, timeout: float) -> _Driver:
     with _DRIVERS_LOCK:
         driver = _DRIVERS.get(env.python)
         if driver is None or not driver.alive:
-            driver = _DRIVERS[env.python] = _Driver(env, timeout=timeout)
+            kind = _InProcessDriver if env.current and _pyodide.IN_BROWSER else _Driver
+            driver = _DRIVERS[env.python] = kind(env, timeout=timeout)  # type: ignore[assignment]
         driver.timeout = timeout
         return driver
 

@@ -121,3 +121,21 @@ def test_a_reproduction_script_runs_in_process(browser_mode):
     assert failed.returncode == 1 and b"ZeroDivisionError" in failed.stderr
     with pytest.raises(pyodide.NotInTheBrowser, match="cannot start a process"):
         subprocess.run(["pip", "install", "x"])
+
+
+def test_the_version_matrix_runs_the_labs_own_release_in_process(monkeypatch, tmp_path):
+    from cors_lab import versions
+
+    monkeypatch.setattr(pyodide, "IN_BROWSER", True)
+    monkeypatch.setattr(versions, "_DRIVERS", {})
+
+    def no_processes(*args, **kwargs):
+        raise OSError(138, "emscripten does not support processes.")
+
+    monkeypatch.setattr(subprocess, "Popen", no_processes)
+    scenario = versions.Scenario(versions.starlette_app(allow_origins=["http://localhost:3000"]), [versions.Fetch("/items")],
+                                 origin="http://localhost:3000")
+    current = versions._installed("starlette")
+    matrix = versions.compare(scenario, starlette=[current, "0.14.2"], build=False, cache_dir=tmp_path)
+    kinds = {run.label: run.source for run in matrix.runs}
+    assert kinds == {f"starlette {current}": "live", "starlette 0.14.2": "unavailable"}
