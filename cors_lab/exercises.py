@@ -22,6 +22,7 @@ from cors_lab.browser import Browser
 from cors_lab.demo import demo_api
 from cors_lab.fetch.urls import InvalidURL, origin_of, parse_origin, same_origin, same_site
 from cors_lab.rules import needs_preflight
+from cors_lab.server import Server
 
 __all__ = [
     "BIG_APP",
@@ -56,6 +57,15 @@ __all__ = [
 
 PAGE = "http://localhost:3000"
 EVIL = "https://evil.example"
+#: Where checks serve an app when a page on another site must reach it: a public origin, so that no
+#: Local Network Access rule (a public page calling localhost) gets in the way of the CORS question.
+PUBLIC_API = "https://api.example.com"
+
+
+def _from_evil(app: Any, path: str, **kwargs: Any):
+    """What the evil site's page gets from ``app`` (served at a public origin, like the evil site)."""
+    browser = Browser(origin=EVIL, servers=[Server(app, origin=PUBLIC_API)])
+    return browser.fetch(PUBLIC_API + path, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,18 @@ def _app_from_options(options: Any) -> tuple[Any, list[str]]:
 # -- 00 ------------------------------------------------------------------------------------------
 
 
+def _config_hint(app: Any) -> str | None:
+    """The first configuration mistake lint finds in the app's CORSMiddleware, as a hint."""
+    from cors_lab.lint import lint
+    from cors_lab.stack import cors_options
+
+    options = cors_options(app)
+    if not options:
+        return None
+    findings = lint(**options).at_least("medium")
+    return f"{findings[0].title}: {findings[0].fix}" if findings else None
+
+
 def check_first_fix(app: Any) -> Check:
     """00: the page at http://localhost:3000 can read ``GET /items`` from ``app``."""
     from cors_lab.explain import fix_for
@@ -108,7 +130,7 @@ def check_first_fix(app: Any) -> Check:
     result = Browser(origin=PAGE).fetch(app, "/items")
     if not result.blocked:
         return Check(True, "the browser now lets the page read GET /items.")
-    return Check(False, "the request is still blocked.", [result.console or "", f"hint: {fix_for(result)}"])
+    return Check(False, "the request is still blocked.", [result.console or "", f"hint: {_config_hint(app) or fix_for(result)}"])
 
 
 def check_first_put(app: Any) -> Check:
@@ -241,7 +263,7 @@ def check_least_privilege(options: Mapping[str, Any]) -> Check:
         problems.append(f"PUT /items/1 is blocked: {put.console}")
     if not Browser(origin=PAGE).fetch(app, "/items/2", method="DELETE").blocked:
         problems.append("DELETE is allowed too: list only the methods the page uses")
-    if not Browser(origin=EVIL).fetch(app, "/items").blocked:
+    if not _from_evil(app, "/items").blocked:
         problems.append(f"{EVIL} can read the API too: list only {PAGE}")
     if not Browser(origin=PAGE).fetch(app, "/items", headers={"X-Debug": "1"}).blocked:
         problems.append("any request header is allowed: list only the headers the page sends")
@@ -263,7 +285,7 @@ def check_fixed_origin_list(options: Mapping[str, Any]) -> Check:
     for entry in origins if not isinstance(origins, str) else ():
         try:
             if entry != "*" and parse_origin(entry).serialize() != entry:
-                problems.append(f"{entry!r} is not a serialized origin (scheme://host:port, lowercase, no slash)")
+                problems.append(f"{entry!r} is not a serialized origin (scheme://host[:port], lowercase, no slash)")
         except InvalidURL:
             problems.append(f"{entry!r} is not an origin")
     if "*" in origins:
@@ -286,9 +308,7 @@ def check_credentialed_setup(options: Mapping[str, Any]) -> Check:
         problems.append(f"POST /login is blocked: {login.console}")
     if me.blocked or me.status != 200:
         problems.append(f"GET /me does not return the user: {me.console or me.status}")
-    evil = Browser(origin=EVIL)
-    evil.cookies = browser.cookies  # the victim's browser, visiting the evil site
-    stolen = evil.fetch(app, "/me", credentials="include")
+    stolen = _from_evil(app, "/me", credentials="include")
     if not stolen.blocked:
         problems.append(
             f"{EVIL} is allowed to read credentialed responses (its origin is reflected with credentials): "
@@ -369,12 +389,18 @@ def check_max_age(max_age: Any) -> Check:
 
 def check_cache_prediction(answer: Mapping[str, int]) -> Check:
     """06: how many preflights each engine sends for a save every 10 minutes over 2 hours with max_age=3600."""
+    from cors_lab.engines import get_engine
+
     problems = []
     for engine in ("chromium", "firefox", "safari"):
         expected = _preflights(3600, engine, every=600, count=13)
         given = answer.get(engine) if isinstance(answer, Mapping) else None
         if given != expected:
-            problems.append(f"{engine}: not {given!r}; think about its cap on Access-Control-Max-Age")
+            lifetime = min(3600, get_engine(engine).max_age_cap)
+            problems.append(
+                f"{engine}: not {given!r}; it caps Access-Control-Max-Age at {get_engine(engine).max_age_cap} s, so an "
+                f"entry lives {lifetime} s, and is used only while it is younger than that"
+            )
     return _result(problems, "you predicted every engine's preflights.", "some predictions are off.")
 
 
@@ -390,7 +416,8 @@ def check_secure_config(options: Mapping[str, Any]) -> Check:
     app, problems = _app_from_options(options)
     if app is None:
         return Check(False, "these options do not build a CORSMiddleware.", problems)
-    result = Browser(origin=BANK_SITE).fetch(app, "/items", credentials="include")
+    browser = Browser(origin=BANK_SITE, servers=[Server(app, origin=PUBLIC_API)])
+    result = browser.fetch(PUBLIC_API + "/items", credentials="include")
     if result.blocked:
         problems.append(f"the frontend {BANK_SITE} is blocked: {result.console}")
     report = audit(app, site=BANK_SITE, path="/items")
@@ -570,8 +597,9 @@ def check_minimal_app(source: str) -> Check:
     routes = [r for r in getattr(app, "routes", []) if getattr(r, "path", "") not in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")]
     if len(routes) > 1:
         problems.append(f"{len(routes)} routes: keep only the one the report is about")
-    middleware = [m.cls.__name__ for m in getattr(app, "user_middleware", []) if hasattr(m, "cls")]
-    others = [name for name in middleware if name != "CORSMiddleware"]
+    from cors_lab.stack import middleware_layers
+
+    others = [layer.name for layer in middleware_layers(app)[1:-2] if layer.kind != "cors"]
     if others:
         problems.append(f"other middleware is not needed to show it: {', '.join(others)}")
     if not problems:

@@ -346,6 +346,8 @@ def _causes(kind: str, *, origin: str, path: str, preflight: bool, hint: str | N
     fetch = _BASE_CALL.format(origin=origin, path=path, method=method)
     doctor_call = f"cors_lab.doctor(app, frontend={origin!r})"
     preflight_call = f"print(cors_lab.send(app, 'OPTIONS', {path!r}, headers={{'Origin': {origin!r}, 'Access-Control-Request-Method': 'PUT'}}))"
+    # The whole preflight as the browser sends it, with the page's real method and headers.
+    full_preflight_call = f"print(cors_lab.Browser(origin={origin!r}).fetch(app, {path!r}, method='PUT', json={{}}, headers={{...}}).preflight)"
     options_call = "cors_lab.lint(**cors_options)"
     base = kind.removeprefix("Preflight") if kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else kind
     if base == "MissingAllowOriginHeader" and preflight:
@@ -363,10 +365,10 @@ def _causes(kind: str, *, origin: str, path: str, preflight: bool, hint: str | N
         ]
     if base == "PreflightInvalidStatus":
         return [
-            Cause("the method is not in allow_methods", "Starlette's default is allow_methods=('GET',): PUT, PATCH, DELETE and POST-with-JSON preflights get 400 'Disallowed CORS method'. Read the preflight's response body.", preflight_call),
-            Cause("a request header is not in allow_headers", "Authorization and custom headers must be listed (the four safelisted names are always allowed): 400 'Disallowed CORS headers'.", preflight_call),
-            Cause("nothing answers OPTIONS", "Without CORSMiddleware the router answers 405 (or 404) to the preflight.", doctor_call),
-            Cause("a private-network preflight was refused", "Since Starlette 0.51 a preflight with Access-Control-Request-Private-Network gets 400 unless allow_private_network=True.", preflight_call),
+            Cause("the method is not in allow_methods", "Starlette's default is allow_methods=('GET',): PUT, PATCH, DELETE and POST-with-JSON preflights get 400 'Disallowed CORS method'. The preflight's body names what was refused.", full_preflight_call),
+            Cause("a request header is not in allow_headers", "Authorization and custom headers must be listed (the four safelisted names are always allowed): 400 'Disallowed CORS headers'.", full_preflight_call),
+            Cause("a route or layer that is not CORSMiddleware answered the OPTIONS with an error but kept CORS headers", "For example a handler for OPTIONS, or a proxy; the preflight must get a 2xx.", doctor_call),
+            Cause("(older browsers only) a private-network preflight was refused", "Browsers that still send Access-Control-Request-Private-Network (Chrome before Local Network Access) get 400 from Starlette 0.51+ unless allow_private_network=True; Chromium 156 no longer sends it.", preflight_call),
         ]
     if base == "PreflightDisallowedRedirect":
         return [

@@ -90,7 +90,11 @@ def middleware_layers(app: Any) -> list[Layer]:
             for middleware in current.user_middleware:
                 factory = getattr(middleware, "cls", None) or middleware[0]
                 kwargs = dict(getattr(middleware, "kwargs", {}) or {})
-                layers.append(Layer(getattr(factory, "__name__", str(factory)), _kind(factory), kwargs))
+                name = getattr(factory, "__name__", str(factory))
+                dispatch = kwargs.get("dispatch")
+                if name == "BaseHTTPMiddleware" and dispatch is not None:
+                    name = f"the @app.middleware('http') function {getattr(dispatch, '__name__', 'dispatch')}"
+                layers.append(Layer(name, _kind(factory), kwargs))
             layers.append(Layer("ExceptionMiddleware", "exceptions"))
             layers.append(Layer(f"{cls.__name__} app", "app"))
             break

@@ -211,7 +211,7 @@ def test_explain_ranks_causes_with_lab_calls():
         "policy: Response to preflight request doesn't pass access control check: It does not have HTTP ok status."
     )
     assert result.preflight and result.causes[0].title == "the method is not in allow_methods"
-    assert "cors_lab.send(app, 'OPTIONS', '/items/1'" in result.causes[0].lab_call
+    assert "cors_lab.Browser(origin='http://localhost:3000').fetch(app, '/items/1', method='PUT'" in result.causes[0].lab_call
     assert "1. the method is not in allow_methods" in str(result)
 
 
