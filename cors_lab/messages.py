@@ -214,8 +214,21 @@ class Response:
         return display.response_text(self)
 
 
+# Python 3.13 renamed four phrases after RFC 9110 (e.g. 422 "Unprocessable Content"); the
+# course's stored outputs use the names Python 3.11 and 3.12 (and so uvicorn there) send, on
+# every Python, so a notebook reads the same in JupyterLab and in Pyodide (Python 3.14).
+_PHRASES = {413: "Request Entity Too Large", 414: "Request-URI Too Long", 416: "Requested Range Not Satisfiable",
+            422: "Unprocessable Entity"}
+
+
 def reason_phrase(status: int) -> str:
-    """The standard reason phrase for ``status`` (``""`` for unknown codes)."""
+    """The standard reason phrase for ``status`` (``""`` for unknown codes).
+
+    >>> reason_phrase(422), reason_phrase(404), reason_phrase(599)
+    ('Unprocessable Entity', 'Not Found', '')
+    """
+    if status in _PHRASES:
+        return _PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -40,15 +40,18 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import io
+import os
 import subprocess
 import sys
 import time
 import traceback
 from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-__all__ = ["IN_BROWSER", "InlineLoop", "install", "run_inline", "unavailable"]
+__all__ = ["IN_BROWSER", "InlineLoop", "install", "read_site_file", "run_inline", "unavailable"]
 
 T = TypeVar("T")
 
@@ -156,6 +159,70 @@ def _run_in_process(args: Any, *popenargs: Any, capture_output: bool = False, te
 
 
 _run_in_process._cors_lab_in_process = True  # type: ignore[attr-defined]
+
+
+DRIVE = "/drive"  # where JupyterLite mounts the site's files in the kernel
+
+
+def read_site_file(path: str | os.PathLike[str]) -> str | None:
+    """The text of one of the course's files, read from the site when the kernel cannot see it.
+
+    JupyterLite shows the site's files to the kernel under ``/drive`` (and starts
+    it in the notebook's folder there) through a service worker, which browsers
+    allow only on ``https://`` pages and ``localhost``. On a plain ``http://``
+    address (a laptop serving a room) there is no drive: the kernel starts in
+    its home folder and does not know the notebook's. The kernel runs in a web
+    worker, where a synchronous request is allowed, so a relative path is looked
+    for on the site, under its top folder and each of its folders (the caller
+    checks the content is the one it wants). None when it cannot be had.
+    """
+    absolute = os.path.abspath(path)
+    if absolute.startswith(DRIVE + "/"):
+        candidates = [absolute[len(DRIVE) + 1:]]
+    elif not os.path.isabs(path) and not os.getcwd().startswith(DRIVE):
+        relative = Path(path).as_posix()
+        candidates = [relative] + [f"{folder}/{relative}" for folder in _site_folders()]
+    else:
+        return None
+    root = _site_root()
+    for candidate in candidates:
+        text = _get(f"{root}/files/{quote(candidate)}") if root else None
+        if text is not None:
+            return text
+    return None
+
+
+def _site_root() -> str | None:
+    try:
+        import js  # type: ignore[import-not-found]  # Pyodide's bridge to the worker's JavaScript
+    except ImportError:
+        return None
+    worker = str(js.location.href)  # .../extensions/@jupyterlite/pyodide-kernel-extension/static/...worker.js
+    return worker.split("/extensions/", 1)[0] if "/extensions/" in worker else None
+
+
+def _get(url: str) -> str | None:
+    """A synchronous GET (allowed in a web worker); None unless it answers 200."""
+    try:
+        import js  # type: ignore[import-not-found]
+
+        request = js.XMLHttpRequest.new()
+        request.open("GET", url, False)
+        request.send(None)
+        return str(request.responseText) if request.status == 200 else None
+    except Exception:  # no network, not in a worker
+        return None
+
+
+def _site_folders() -> list[str]:
+    import json
+
+    root = _site_root()
+    listing = _get(f"{root}/api/contents/all.json") if root else None
+    try:
+        return sorted(item["path"] for item in json.loads(listing or "{}").get("content", []) if item.get("type") == "directory")
+    except (ValueError, AttributeError, TypeError):
+        return []
 
 
 class _NoIO:

@@ -1033,7 +1033,8 @@ def _run_scenario(app: Any, scenario: Scenario, *, engine: str) -> tuple[Outcome
 
 def _load_stored(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
-        return None
+        text = _pyodide.read_site_file(path) if _pyodide.IN_BROWSER else None
+        return jsonlib.loads(text) if text is not None else None
     return jsonlib.loads(path.read_text(encoding="utf-8"))
 
 

@@ -362,7 +362,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def serve(directory: Path, port: int = 0, host: str = "127.0.0.1") -> None:
     port = port or free_port()
     server = http.server.ThreadingHTTPServer((host, port), partial(_Handler, directory=str(directory)))
-    print(f"lite: serving {directory} at http://{host}:{port}/lab/index.html (Ctrl+C to stop)", flush=True)
+    shown = "<this machine's address>" if host in ("0.0.0.0", "::") else host
+    print(f"lite: serving {directory} at http://{shown}:{port}/lab/index.html (Ctrl+C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -139,3 +139,29 @@ def test_the_version_matrix_runs_the_labs_own_release_in_process(monkeypatch, tm
     matrix = versions.compare(scenario, starlette=[current, "0.14.2"], build=False, cache_dir=tmp_path)
     kinds = {run.label: run.source for run in matrix.runs}
     assert kinds == {f"starlette {current}": "live", "starlette 0.14.2": "unavailable"}
+
+
+def test_course_files_are_read_from_the_site_when_the_kernel_has_no_drive(monkeypatch, tmp_path):
+    # On a plain http:// page JupyterLite mounts no /drive: the kernel starts in its home folder.
+    import types
+
+    site = {
+        "http://room:8000/api/contents/all.json": '{"content": [{"type": "directory", "path": "gallery"}, {"type": "notebook", "path": "00.ipynb"}]}',
+        "http://room:8000/files/gallery/results/02.json": '{"fingerprint": "x"}',
+    }
+
+    class Request:
+        def open(self, method, url, asynchronous):
+            self.url = url
+
+        def send(self, body):
+            self.status = 200 if self.url in site else 404
+            self.responseText = site.get(self.url, "not found")
+
+    fake_js = types.SimpleNamespace(location=types.SimpleNamespace(href="http://room:8000/extensions/@jupyterlite/pyodide-kernel-extension/static/w.js"),
+                                    XMLHttpRequest=types.SimpleNamespace(new=Request))
+    monkeypatch.setitem(sys.modules, "js", fake_js)
+    monkeypatch.chdir(tmp_path)
+    assert pyodide.read_site_file("results/02.json") == '{"fingerprint": "x"}'
+    assert pyodide.read_site_file("results/missing.json") is None
+    assert pyodide.read_site_file("/etc/passwd") is None
