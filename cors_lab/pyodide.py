@@ -62,7 +62,13 @@ BROWSER_NOTE = "the course in the browser (JupyterLite) cannot {what}; run this 
 
 
 class NotInTheBrowser(RuntimeError):
-    """Something the in-browser course cannot do (a live server, a subprocess, a thread)."""
+    """Something the in-browser course cannot do (a live server, a subprocess, a thread).
+
+    In a notebook it shows as its one line, without a traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for how an exception is shown
+        return [f"{type(self).__name__}: {self}"]
 
 
 def unavailable(what: str) -> NotInTheBrowser:

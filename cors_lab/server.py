@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx2
 
+from cors_lab import pyodide as _pyodide
 from cors_lab.asgi import ASGIApp, Lifespan, describe_app, is_asgi_app
 from cors_lab.messages import authority, split_url
 from cors_lab.runner import run_sync
@@ -144,6 +145,8 @@ class LiveServer(Server):
     live_network = True
 
     def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        if _pyodide.IN_BROWSER:
+            raise _pyodide.unavailable("start a live server (a browser tab has no sockets and no threads)")
         _check_app(app)
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int from 0 (any free port) to 65535, got {port!r}")

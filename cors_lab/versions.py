@@ -219,6 +219,10 @@ class Environment:
         """Make the environment if it is missing (``build=True``); raise :class:`EnvironmentUnavailable` if it cannot be."""
         if self.ready:
             return self
+        if _pyodide.IN_BROWSER:
+            raise EnvironmentUnavailable(
+                self.requirements, "not-built", "the course in the browser (JupyterLite) cannot install other releases"
+            )
         if not build:
             raise EnvironmentUnavailable(
                 self.requirements, "not-built", f"environment not built (it would be {self.path.name} in the cache)"

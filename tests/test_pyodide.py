@@ -165,3 +165,13 @@ def test_course_files_are_read_from_the_site_when_the_kernel_has_no_drive(monkey
     assert pyodide.read_site_file("results/02.json") == '{"fingerprint": "x"}'
     assert pyodide.read_site_file("results/missing.json") is None
     assert pyodide.read_site_file("/etc/passwd") is None
+
+
+def test_a_live_server_says_in_one_line_that_the_browser_cannot(monkeypatch):
+    monkeypatch.setattr(pyodide, "IN_BROWSER", True)
+    with pytest.raises(pyodide.NotInTheBrowser) as caught:
+        cors_lab.Server.live(cors_lab.demo_api())
+    assert caught.value._render_traceback_() == [
+        "NotInTheBrowser: the course in the browser (JupyterLite) cannot start a live server (a browser tab has no sockets "
+        "and no threads); run this cell in JupyterLab (a local install or hosted Jupyter, see WORKSHOP.md)"
+    ]
