@@ -125,7 +125,10 @@ def pyodide_dir() -> Path:
     unpacked = CACHE / "pyodide-unpacked"
     shutil.rmtree(unpacked, ignore_errors=True)
     with tarfile.open(tgz) as archive:
-        archive.extractall(unpacked, filter="data")
+        try:
+            archive.extractall(unpacked, filter="data")
+        except TypeError:  # Python 3.11.0-3.11.3: no extraction filters (the archive's hash is checked above)
+            archive.extractall(unpacked)
     shutil.rmtree(target, ignore_errors=True)
     (unpacked / "package").rename(target)
     shutil.rmtree(unpacked)
