@@ -15,6 +15,7 @@ which only :meth:`Browser.advance` moves. Notebooks and tests never sleep.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import weakref
 from collections.abc import Iterable
@@ -176,8 +177,11 @@ class _Blocked(Exception):
         status: int | None = None,
         console: list[str] | None = None,
         net_error: str | None = None,
+        script_error: str | None = None,
     ):
         self.net_error = net_error
+        #: What script sees instead of the engine's usual error (None: the usual one).
+        self.script_error = script_error
         self.failure = failure
         self.url = url
         self.status = status
@@ -413,6 +417,8 @@ class Browser:
                         page_origin=self.origin,
                         initiator=p.initiator,
                         status=blocked.status,
+                        # The origin the failing request carried: null once a redirect tainted it.
+                        request_origin=self.origin if state.taint == "same-origin" else "null",
                     )
                 )
             else:
@@ -428,7 +434,7 @@ class Browser:
                 console_messages=console_messages,
                 readable_headers={},
                 body=None,
-                script_error=engine.script_error if p.initiator == "fetch" else engine.xhr_script_error,
+                script_error=blocked.script_error or (engine.script_error if p.initiator == "fetch" else engine.xhr_script_error),
                 failure=failure,
                 net_error=blocked.net_error,
             )
@@ -460,6 +466,9 @@ class Browser:
         engine = self.engine
         page = self.page_origin
         tainting = "basic"
+        if p.stream and engine.stream_upload_rejection:
+            # No streaming uploads at all: the promise rejects before anything is sent (WebKit).
+            raise _Blocked(None, url=initial_url, console=[], script_error=engine.stream_upload_rejection)
         while True:
             url = state.url
             url_text = url.serialize(exclude_fragment=True)
@@ -501,7 +510,7 @@ class Browser:
             location = response.header("location") if response.status in _REDIRECT_STATUSES else None
             if location is not None:
                 if p.redirect == "error":
-                    raise _Blocked(None, url=url_text, console=engine.network_error("ERR_FAILED"))
+                    raise _Blocked(None, url=url_text, console=engine.redirect_mode_error(url_text, p.initiator))
                 if p.redirect == "manual":
                     return self._result(
                         p, state, initial_url, blocked=False, status=0, type="opaqueredirect", error_kind=None, console=None,
@@ -513,7 +522,7 @@ class Browser:
                         response.headers, origin=request_origin, credentials_mode=p.credentials, rules=engine.access_rules
                     )
                     if failure is not None:
-                        raise _Blocked(_on_redirect(failure), url=url_text, status=response.status)
+                        raise _Blocked(_on_redirect(failure, _redirect_target(location, url_text)), url=url_text, status=response.status)
                 await self._follow_redirect(p, state, url, url_text, response.status, location, tainting)
                 continue
 
@@ -571,9 +580,13 @@ class Browser:
     async def _maybe_preflight(self, p, state, url: URL, url_text: str, request_origin: str, include_credentials: bool) -> None:
         engine = self.engine
         extra = engine.extra_safelisted
-        unsafe = cors_unsafe_request_header_names(state.headers, extra_safelisted=extra)  # type: ignore[arg-type]
-        # The same names in the order script set them: engines report the first failing one in that order.
-        in_request_order = [n.lower() for n, _ in state.headers if n.lower() in unsafe]
+        # WebKit builds a preflight after a redirect from the headers script set, although the
+        # request itself may have lost some (Authorization on a cross-origin hop, a 303's body headers).
+        checked = p.headers if engine.redirect_preflight_from_script_headers and state.redirect_count > 0 else state.headers
+        unsafe = cors_unsafe_request_header_names(checked, extra_safelisted=extra)  # type: ignore[arg-type]
+        # The same names in the order script set them, as script spelled them: engines report the
+        # first failing one in that order (or in their own, see AccessRules.header_order).
+        in_request_order = [n for n, _ in checked if n.lower() in unsafe]
         use_cors_preflight = p.stream or p.upload_listener
         # Firefox keeps the unsafe names script set for every hop, so a redirected request that had
         # any is preflighted again even after losing them (Authorization dropped cross-origin).
@@ -664,7 +677,7 @@ class Browser:
         # https://fetch.spec.whatwg.org/#append-a-request-origin-header
         if tainting == "cors" or state.method not in ("GET", "HEAD"):
             headers.append(("Origin", request_origin))
-        if include_credentials and self._cookies_allowed(url):
+        if include_credentials and self._cookies_allowed(url, sending=True):
             cookie = self.cookies.header_for(url, now=self.now, cross_site=not same_site(self.page_origin, url.origin))
             if cookie:
                 headers.append(("Cookie", cookie))
@@ -678,8 +691,11 @@ class Browser:
         trustworthy = host in ("localhost", "[::1]") or host.endswith(".localhost") or host.startswith("127.")
         return not trustworthy
 
-    def _cookies_allowed(self, url: URL) -> bool:
-        return not (self.engine.blocks_third_party_cookies and not same_site(self.page_origin, url.origin))
+    def _cookies_allowed(self, url: URL, *, sending: bool = False) -> bool:
+        """May cookies be stored from (or, ``sending``, sent to) ``url`` under the engine's third-party policy?"""
+        if not self.engine.blocks_third_party_cookies or same_site(self.page_origin, url.origin):
+            return True
+        return sending and self.engine.third_party_cookies_sent
 
     def _store_cookies(self, headers: tuple[tuple[str, str], ...], url: URL, notes: list[str]) -> None:
         if not self._cookies_allowed(url):
@@ -709,15 +725,19 @@ class Browser:
             target = parse_url(location, url_text)
         except InvalidURL:
             raise _Blocked(None, url=url_text, console=[]) from None
+        redirect_to = {"redirect_to": dataclasses.replace(target, username="", password="").serialize(exclude_fragment=True)}
         if target.scheme not in ("http", "https"):
-            raise _Blocked(CorsFailure("CorsDisabledScheme", "http, data, isolated-app, chrome-extension, chrome, https, chrome-untrusted"), url=url_text)
+            raise _Blocked(
+                CorsFailure("CorsDisabledScheme", "http, data, isolated-app, chrome-extension, chrome, https, chrome-untrusted", redirect_to),
+                url=url_text,
+            )
         if state.redirect_count >= 20:
             raise _Blocked(None, url=url_text, console=[])
         # Credentials in the Location of a cross-origin (or tainted) request are a network error.
         cross_to_page = self.page_origin.opaque or target.origin != self.page_origin
         if target.includes_credentials and ((p.mode == "cors" and cross_to_page) or tainting == "cors"):
             hint = "" if self.engine.name == "chromium" else target.serialize()
-            raise _Blocked(CorsFailure("RedirectContainsCredentials", hint), url=url_text, status=status)
+            raise _Blocked(CorsFailure("RedirectContainsCredentials", hint, redirect_to), url=url_text, status=status)
         state.redirect_count += 1
         # 301/302 turn POST into GET, and 303 turns anything but GET/HEAD into GET, without a body.
         if (status in (301, 302) and state.method == "POST") or (status == 303 and state.method not in ("GET", "HEAD")):
@@ -741,7 +761,13 @@ class Browser:
             except NetworkError as exc:
                 # No response at all: the fetch fails, as in a browser, with the network error's name.
                 cors = request.header("origin") is not None and p.mode == "cors"
-                console = self.engine.network_failure(exc.net_error, url=request.url, cors=cors, preflight=request.method == "OPTIONS" and request.header("access-control-request-method") is not None)
+                console = self.engine.network_failure(
+                    exc.net_error,
+                    url=request.url,
+                    cors=cors,
+                    preflight=request.method == "OPTIONS" and request.header("access-control-request-method") is not None,
+                    initiator=p.initiator,
+                )
                 raise _Blocked(None, url=request.url, console=console, net_error=exc.net_error) from None
         try:
             async with asyncio.timeout(self.timeout):
@@ -786,9 +812,24 @@ class _FetchState:
     console_notes: list[str] = field(default_factory=list)
 
 
-def _on_redirect(failure: CorsFailure) -> CorsFailure:
-    """``failure``, marked as found on a redirect response (Firefox then prints one more line)."""
-    return CorsFailure(failure.kind, failure.hint, {**failure.detail, "redirect": True})
+def _on_redirect(failure: CorsFailure, redirect_to: str | None = None) -> CorsFailure:
+    """``failure``, marked as found on a redirect response (Firefox then prints one more line).
+
+    ``redirect_to``: the URL the redirect pointed to, without credentials (WebKit names it).
+    """
+    detail: dict[str, object] = {**failure.detail, "redirect": True}
+    if redirect_to is not None:
+        detail["redirect_to"] = redirect_to
+    return CorsFailure(failure.kind, failure.hint, detail)
+
+
+def _redirect_target(location: str, base: str) -> str | None:
+    """The URL a ``Location`` value points to, without credentials, or None when it does not parse."""
+    try:
+        target = parse_url(location, base)
+    except InvalidURL:
+        return None
+    return dataclasses.replace(target, username="", password="").serialize(exclude_fragment=True)
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:

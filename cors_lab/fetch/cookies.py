@@ -11,7 +11,8 @@ and the Fetch Standard decide together:
   cross-*site* subresource requests such as ``fetch``. ``localhost:3000`` to
   ``localhost:8000`` is cross-origin but same-site, so they are sent there.
 - A cookie without ``SameSite`` is ``Lax`` in Chromium and Firefox (observed with
-  Firefox ESR 153), ``None`` in WebKit; ``SameSite=None`` needs ``Secure``.
+  Firefox ESR 153), ``None`` in WebKit (observed with WebKitGTK 2.50); ``SameSite=None``
+  needs ``Secure`` in Chromium (the rule the lab keeps for Firefox too); WebKitGTK accepts it without.
 """
 
 from __future__ import annotations

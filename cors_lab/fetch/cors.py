@@ -14,7 +14,7 @@ order is the default.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -110,6 +110,12 @@ class AccessRules:
             ``Access-Control-Allow-Methods`` before parsing
             ``Access-Control-Allow-Headers`` (Firefox), instead of parsing both
             first (spec, Chromium).
+        header_order: given the unsafe request-header names as script set
+            them (original case, request order), the order the engine checks
+            them in and the spelling it reports them with (WebKit: header
+            names it knows first, in their canonical case). None: request
+            order, or sorted with ``sorted_header_check``. Whichever name
+            fails is kept in the failure's ``detail["name"]``.
     """
 
     multiple_origins: Literal["space-or-comma", "lines", "comma", "none"] = "none"
@@ -117,6 +123,7 @@ class AccessRules:
     preflight_status_first: bool = False
     sorted_header_check: bool = False
     method_before_allow_headers: bool = False
+    header_order: Callable[[Sequence[str]], list[str]] | None = None
 
 
 SPEC_RULES = AccessRules()
@@ -257,23 +264,30 @@ def preflight_verdict(
     wildcard = "*" in header_names and not include
     authorization_by_wildcard = False
     # Checked in the order given (Chromium reports the first failing name in request order),
-    # or sorted, as in Access-Control-Request-Headers (Firefox).
-    names = list(dict.fromkeys(n.lower() for n in unsafe_header_names))
-    for name in sorted(names) if rules.sorted_header_check else names:
+    # sorted, as in Access-Control-Request-Headers (Firefox), or in the engine's own order (WebKit).
+    given = list(unsafe_header_names)
+    if rules.header_order is not None:
+        spelled = list(dict.fromkeys(rules.header_order(given)))
+    else:
+        first_spelling: dict[str, str] = {}
+        for name in given:
+            first_spelling.setdefault(name.lower(), name)
+        spelled = sorted(first_spelling.values(), key=str.lower) if rules.sorted_header_check else list(first_spelling.values())
+    for shown in spelled:
+        name = shown.lower()
         if name in lowered:
             continue
+        disallowed = CorsFailure("HeaderDisallowedByPreflightResponse", name, {"name": shown})
         # 7.6. `*` never covers a CORS non-wildcard request-header name (Authorization) ...
         if wildcard and is_cors_non_wildcard_request_header_name(name):
             if authorization_covered_by_wildcard:  # ... but every engine still lets it through.
                 authorization_by_wildcard = True
                 continue
-            return PreflightVerdict(
-                CorsFailure("HeaderDisallowedByPreflightResponse", name), tuple(methods), tuple(header_names)
-            )
+            return PreflightVerdict(disallowed, tuple(methods), tuple(header_names))
         # 7.7. Every other unsafe name must be listed, or covered by `*` without credentials.
         if wildcard:
             continue
-        return PreflightVerdict(CorsFailure("HeaderDisallowedByPreflightResponse", name), tuple(methods), tuple(header_names))
+        return PreflightVerdict(disallowed, tuple(methods), tuple(header_names))
     return PreflightVerdict(
         None, tuple(methods), tuple(header_names), _max_age(headers), authorization_by_wildcard=authorization_by_wildcard
     )
