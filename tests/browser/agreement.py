@@ -1,18 +1,19 @@
-"""Print the agreement table: every catalogue scenario in real Chromium and real Firefox, and in the model.
+"""Print the agreement table: every catalogue scenario in real Chromium, Firefox and WebKit, and in the model.
 
     python -m tests.browser.agreement                    # the whole catalogue, every installed browser
     python -m tests.browser.agreement fastapi-           # scenarios whose id starts with this
-    python -m tests.browser.agreement --engine firefox   # one browser only
+    python -m tests.browser.agreement --engine webkit    # one browser only
     python -m tests.browser.agreement --parallel         # the browsers side by side, one thread each
 
 The browsers run one after the other, each with its own live servers. (Side by
 side they took about as long on a 2-core machine, 129 s against 117-133 s: both
-are CPU-bound, and each one's own time then counts the other's load.) The
+are CPU-bound, and each one's own time then counts the other's load.) WebKit is
+WebKitGTK's MiniBrowser, checked against the model's ``safari`` profile. The
 command writes a JSON report per browser (default
-tests/browser/reports/<engine>.json) and ends with one summary line per
-browser, ``N/M scenarios agree (Firefox 153.7.0esr) in X s``. The same runs
-are the pytest tests tests/browser/test_chromium_agreement.py and
-tests/browser/test_firefox_agreement.py.
+tests/browser/reports/<engine>.json: chromium, firefox, webkit) and ends with
+one summary line per browser, ``N/M scenarios agree (WebKitGTK 2.50.6) in X s``.
+The same runs are the pytest tests tests/browser/test_chromium_agreement.py,
+tests/browser/test_firefox_agreement.py and tests/browser/test_webkit_agreement.py.
 """
 
 from __future__ import annotations
@@ -26,11 +27,21 @@ from typing import Any
 
 from tests.browser.firefox import INSTALL_HINT as FIREFOX_HINT
 from tests.browser.firefox import FirefoxError, firefox_path
-from tests.browser.harness import BROWSERS, EngineRun, chromium_path, load_catalogue, run_engine, table_by_engine, write_report
+from tests.browser.harness import (
+    BROWSERS,
+    EngineRun,
+    chromium_path,
+    load_catalogue,
+    run_engine,
+    table_by_engine,
+    write_report,
+)
+from tests.browser.webkit import INSTALL_HINT as WEBKIT_HINT
+from tests.browser.webkit import WebKitError, webkit_path
 
 REPORTS = Path(__file__).with_name("reports")
-INSTALL_HINTS = {"chromium": "sudo apt-get install -y chromium", "firefox": FIREFOX_HINT}
-LOCATORS = {"chromium": chromium_path, "firefox": firefox_path}
+INSTALL_HINTS = {"chromium": "sudo apt-get install -y chromium", "firefox": FIREFOX_HINT, "webkit": WEBKIT_HINT}
+LOCATORS = {"chromium": chromium_path, "firefox": firefox_path, "webkit": webkit_path}
 
 
 def run_all(executables: dict[str, str], scenarios: list[dict[str, Any]], *, parallel: bool = False) -> list[EngineRun]:
@@ -57,7 +68,7 @@ def run_all(executables: dict[str, str], scenarios: list[dict[str, Any]], *, par
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Compare the model with real Chromium and Firefox, scenario by scenario.")
+    parser = argparse.ArgumentParser(description="Compare the model with real Chromium, Firefox and WebKit, scenario by scenario.")
     parser.add_argument("prefix", nargs="?", default="", help="only scenarios whose id starts with this")
     parser.add_argument("--engine", choices=sorted(BROWSERS), action="append", help="only this browser (repeatable)")
     parser.add_argument("--reports", default=str(REPORTS), help="directory for the JSON reports (<engine>.json)")
@@ -80,6 +91,9 @@ def main() -> int:
         runs = run_all(executables, scenarios, parallel=args.parallel)
     except FirefoxError as exc:
         print(f"Firefox could not be driven: {exc}")
+        return 2
+    except WebKitError as exc:
+        print(f"WebKit could not be driven: {exc}")
         return 2
     total = time.perf_counter() - started
     print(table_by_engine(runs))

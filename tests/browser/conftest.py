@@ -9,6 +9,8 @@ import pytest
 from tests.browser.firefox import INSTALL_HINT as FIREFOX_HINT
 from tests.browser.firefox import firefox_path
 from tests.browser.harness import chromium_path
+from tests.browser.webkit import INSTALL_HINT as WEBKIT_HINT
+from tests.browser.webkit import webkit_path
 
 SUMMARIES: list[str] = []
 
@@ -30,6 +32,16 @@ def firefox_executable() -> str:
     path = firefox_path()
     if path is None:
         pytest.skip(f"Firefox ESR is not installed: {FIREFOX_HINT} (Debian/Ubuntu)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def webkit_executable() -> str:
+    if importlib.util.find_spec("websockets") is None:
+        pytest.skip("websockets is not installed: pip install -r requirements.txt")
+    path = webkit_path()
+    if path is None:
+        pytest.skip(f"WebKitGTK's MiniBrowser or Xvfb is not installed: {WEBKIT_HINT} (Debian/Ubuntu)")
     return path
 
 

@@ -6,7 +6,9 @@ at start); the browser maps ``*.test`` to 127.0.0.1, so ``http://app.test:P``
 sites, and ``http://app.test:Q`` is same-site but cross-origin. Each scenario
 gets fresh apps and a fresh browser context (cookies and preflight cache start
 empty). Chromium is driven by Playwright (below), Firefox ESR over WebDriver
-BiDi (``firefox.py``).
+BiDi (``firefox.py``), WebKitGTK's MiniBrowser under Xvfb over the Web
+Inspector protocol (``webkit.py``; a fresh browser per scenario), checked
+against the model's ``safari`` profile.
 
 The model side: ``cors_lab.Browser(engine=...)`` with the same origins, each
 served in-process by a fresh copy of the same app, so URLs, ports and console
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -93,14 +96,16 @@ def _request_record(method: str, target: str, headers: list[tuple[str, str]], or
 
 COMPARED = ("blocked", "status", "type", "error_kind", "console", "readable_headers", "body", "requests")
 #: The browsers the harness drives, by engine name.
-BROWSERS = {"chromium": "Chromium", "firefox": "Firefox"}
+BROWSERS = {"chromium": "Chromium", "firefox": "Firefox", "webkit": "WebKitGTK"}
+#: The model's profile for each browser (WebKitGTK is checked against the "safari" profile: WebKit as in Safari).
+MODEL_ENGINES = {"chromium": "chromium", "firefox": "firefox", "webkit": "safari"}
 
 
 def compared_fields(engine: str) -> tuple[str, ...]:
     """What is compared for ``engine``: everything, but error_kind only where the browser names its errors.
 
     error_kind is Chromium's CorsError vocabulary (the model uses it for every
-    engine); Firefox exposes no such names, so its real side records None.
+    engine); Firefox and WebKit expose no such names, so their real side records None.
     """
     return COMPARED if engine == "chromium" else tuple(name for name in COMPARED if name != "error_kind")
 
@@ -298,7 +303,7 @@ def run_model(scenario: dict[str, Any], world: World, engine: str = "chromium") 
     ]
     # The page's URL, not just its origin: Firefox names the document in some console lines.
     page = "null" if origins["page"] == "null" else f"{origins['app']}/__page"
-    browser = cors_lab.Browser(origin=page, engine=engine, servers=servers)
+    browser = cors_lab.Browser(origin=page, engine=MODEL_ENGINES.get(engine, engine), servers=servers)
     observations = []
     for step in steps_of(scenario):
         if step.get("wait"):
@@ -437,7 +442,7 @@ class Row:
     model: list[Observation]
     differences: list[str]
     note: str = ""
-    #: Why the scenario was not run in this browser (the catalogue's ``firefox_skip``), or "".
+    #: Why the scenario was not run in this browser (the catalogue's ``firefox_skip`` or ``webkit_skip``), or "".
     skipped: str = ""
 
     @property
@@ -472,11 +477,16 @@ def make_runner(engine: str, executable: str, world: World):
 
         hosts = sorted({origin.split("://", 1)[1].rsplit(":", 1)[0] for origin in world.origins.values()})
         return FirefoxRunner(executable, hosts=hosts)
+    if engine == "webkit":
+        from tests.browser.webkit import WebKitRunner  # webkit.py imports this module
+
+        hosts = sorted({origin.split("://", 1)[1].rsplit(":", 1)[0] for origin in world.origins.values()} - {"127.0.0.1"})
+        return WebKitRunner(executable, page_url=f"{world.origins['app']}/__page", hosts=hosts)
     raise ValueError(f"no runner for engine {engine!r}")
 
 
 def skip_reason(scenario: dict[str, Any], engine: str) -> str:
-    """The catalogue's written reason not to run ``scenario`` in ``engine`` (``firefox_skip``), or ""."""
+    """The catalogue's written reason not to run ``scenario`` in ``engine`` (``firefox_skip``, ``webkit_skip``), or ""."""
     return scenario.get(f"{engine}_skip", "") if engine != "chromium" else ""
 
 
@@ -533,16 +543,40 @@ _SHORT_HEADERS = {
 }
 
 
+# WebKit's reasons, shortened for the table (the first console line of a blocked request).
+_WEBKIT_SHORT = (
+    (re.compile(r"^Origin \S+ is not allowed by Access-Control-Allow-Origin\. Status code: (\d+)"), r"origin not allowed (\1)"),
+    (re.compile(r"^Preflight response is not successful\. Status code: (\d+)"), r"preflight status \1"),
+    (re.compile(r"^Request header field (\S+) is not allowed by Access-Control-Allow-Headers\."), r"ACAH lacks \1"),
+    (re.compile(r"^Method (\S+) is not allowed by Access-Control-Allow-Methods\."), r"ACAM lacks \1"),
+    (re.compile(r"^Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true\."), "ACAO * with credentials"),
+    (re.compile(r"^Credentials flag is true, but Access-Control-Allow-Credentials is not \"true\"\."), "ACAC not true"),
+    (re.compile(r"^Access-Control-Allow-Origin cannot contain more than one origin\."), "ACAO several origins"),
+    (re.compile(r"^Header Access-Control-Allow-(Methods|Headers) has an invalid value: .*"), r"invalid ACA-\1"),
+    (re.compile(r"^Failed to load resource: "), ""),
+)
+
+
 def verdict(observation: Observation) -> str:
     if observation.blocked:
         if observation.error_kind:
             return f"blocked {observation.error_kind}"
-        # No error name (Firefox): the reason of the first console line says which check failed.
-        reason = next((line.split("(Reason: ", 1)[1] for line in observation.console if "(Reason: " in line), "")
-        reason = reason.split(")", 1)[0]
-        for long, short in _SHORT_HEADERS.items():
-            reason = reason.replace(long, short)
-        return f"blocked {reason}".strip()
+        first = observation.console[0] if observation.console else ""
+        if "(Reason: " not in first and any("(Reason: " in line for line in observation.console):
+            first = next(line for line in observation.console if "(Reason: " in line)
+        if "(Reason: " in first:
+            # No error name (Firefox): the reason of the first console line says which check failed.
+            reason = first.split("(Reason: ", 1)[1].split(")", 1)[0]
+            for long, short in _SHORT_HEADERS.items():
+                reason = reason.replace(long, short)
+            return f"blocked {reason}".strip()
+        # WebKit: the first console line is the reason itself.
+        redirect = "Cross-Origin Resource Sharing policy: " in first and first.startswith("Cross-origin redirection to ")
+        if redirect:
+            first = first.split("Cross-Origin Resource Sharing policy: ", 1)[1]
+        for pattern, short in _WEBKIT_SHORT:
+            first = pattern.sub(short, first)
+        return f"blocked {'redirect: ' if redirect else ''}{first}".strip()
     return f"{observation.status} {observation.type}"
 
 
