@@ -18,8 +18,8 @@ Everything comes from the package registries and is pinned:
   fetched from a CDN or PyPI at run time (``disablePyPIFallback``).
 
 Downloads are cached in ``build/lite-cache/``: a warm build needs no network and takes a few
-seconds. The output is reproducible: the same inputs give the same files (fixed timestamps via
-``SOURCE_DATE_EPOCH``, a deterministic cors_lab wheel).
+seconds. The output is reproducible: the same inputs give the same files (time stamps from
+``SOURCE_DATE_EPOCH``, set to the last commit's time; a deterministic cors_lab wheel).
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ MARKER_ENV = {
     "implementation_name": "cpython", "platform_python_implementation": "CPython",
     "implementation_version": "3.14.2", "platform_release": "", "platform_version": "", "extra": "",
 }
-# Fixed time stamps: files in the site, and the cors_lab wheel.
+# Time stamps: the cors_lab wheel's are fixed; the site's files get the last commit's time
+# (or this one outside a git checkout).
 SOURCE_DATE_EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 NOTEBOOK_FILES = ("*.ipynb", "*.md", "results/*.json")
 
@@ -280,7 +281,7 @@ def write_lock(pyodide: Path, wheels: list[Path], target: Path) -> dict[str, dic
 
 # ---------------------------------------------------------------- the site
 
-def stage(pyodide: Path, wheels: list[Path]) -> tuple[Path, Path]:
+def stage(pyodide: Path, wheels: list[Path], epoch: str) -> tuple[Path, Path]:
     """The lite dir (settings, Pyodide and the wheels under static/pyodide) and the contents (the notebooks)."""
     shutil.rmtree(WORK, ignore_errors=True)
     static = WORK / "static" / "pyodide"
@@ -300,9 +301,19 @@ def stage(pyodide: Path, wheels: list[Path]) -> tuple[Path, Path]:
                 continue
             target = contents / path.relative_to(NOTEBOOKS)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            shutil.copyfile(path, target)
+            os.utime(target, (int(epoch), int(epoch)))  # the site shows each file's time: the same on every build
     log(f"staged Pyodide {PYODIDE_VERSION}, {len(packages)} wheels and {len(list(contents.rglob('*.ipynb')))} notebooks")
     return WORK, contents
+
+
+def source_date_epoch() -> str:
+    """The files' time stamp in the site: the last commit's time (the file browser shows it), else a fixed one."""
+    try:
+        done = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return SOURCE_DATE_EPOCH
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip().isdigit() else SOURCE_DATE_EPOCH
 
 
 def inputs_digest() -> str:
@@ -328,9 +339,10 @@ def build(*, quiet: bool = True, force: bool = False) -> Path:
     bindir = build_venv()
     pyodide = pyodide_dir()
     wheels = wheel_files()
-    lite_dir, contents = stage(pyodide, wheels)
+    epoch = source_date_epoch()
+    lite_dir, contents = stage(pyodide, wheels, epoch)
     shutil.rmtree(OUTPUT, ignore_errors=True)
-    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PYTHONHASHSEED": "0"}
+    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch, "PYTHONHASHSEED": "0"}
     jupyter = bindir / ("jupyter.exe" if os.name == "nt" else "jupyter")
     command = [jupyter, "lite", "build", "--lite-dir", lite_dir, "--contents", contents, "--output-dir", OUTPUT,
                "--no-sourcemaps", "--no-unused-shared-packages", "--force"]
