@@ -171,7 +171,7 @@ def wheel_files() -> list[Path]:
     have = found()
     if set(have) != set(pins):
         log(f"downloading {len(set(pins) - set(have))} wheel(s) for Pyodide from PyPI")
-        run(sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+        run(build_venv() / "python", "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
             "--only-binary=:all:", *PLATFORM, "--require-hashes", "-r", LITE / "requirements-pyodide.txt", "-d", folder)
         have = found()
         missing = sorted(set(pins) - set(have))
@@ -187,7 +187,7 @@ def rehash() -> None:
     names = re.findall(r"^([A-Za-z0-9_.-]+==\S+)", text, flags=re.M)
     folder = CACHE / "rehash"
     shutil.rmtree(folder, ignore_errors=True)
-    run(sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+    run(build_venv() / "python", "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
         "--only-binary=:all:", *PLATFORM, "-d", folder, *names)
     hashes = {canonical(w.name.split("-")[0]): sha256(w) for w in folder.glob("*.whl")}
 
