@@ -18,7 +18,7 @@ import asyncio
 import dataclasses
 import functools
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +42,13 @@ from cors_lab.fetch.headers import (
     is_no_cors_safelisted_request_header,
     normalize_method,
 )
+from cors_lab.fetch.local_network import (
+    ADDRESS_SPACES,
+    AddressSpace,
+    address_space_of_host,
+    is_local_network_request,
+    is_potentially_trustworthy,
+)
 from cors_lab.fetch.preflight import preflight_reasons
 from cors_lab.fetch.urls import URL, InvalidURL, Origin, parse_origin, parse_page_origin, parse_url, same_site
 from cors_lab.messages import Exchange, HeadersInput, Request, build_request, normalize_headers, validate_method
@@ -56,6 +63,7 @@ Mode = Literal["cors", "no-cors", "same-origin"]
 Credentials = Literal["omit", "same-origin", "include"]
 RedirectMode = Literal["follow", "error", "manual"]
 Initiator = Literal["fetch", "xhr"]
+LocalNetworkPermission = Literal["denied", "granted"]
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # https://fetch.spec.whatwg.org/#request-body-header-name
@@ -124,6 +132,9 @@ class FetchResult:
     script_request: Request | None = None
     #: The network error when a request got no HTTP response at all (``"ERR_CONNECTION_REFUSED"``), else None.
     net_error: str | None = None
+    #: The Browser's keyword options that differ from the defaults (``address_spaces``,
+    #: ``local_network_permission``), so a report can rebuild the same browser.
+    browser_options: dict[str, Any] = field(default_factory=dict)
     # What preflight_reasons explains, kept so the sentences are only written when someone reads them.
     _preflight_question: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
@@ -195,6 +206,15 @@ class Browser:
     ``servers`` are the in-process apps the browser can reach, each at its
     origin; a URL at any other origin goes over the network.
 
+    Local Network Access: a page in the public address space that requests a
+    local or loopback address needs the user's permission (Chromium, Firefox).
+    ``address_spaces`` says where names resolve, by host or origin
+    (``{"app.example": "public", "http://printer.lan": "local"}``); IP literals,
+    ``localhost`` and ``.local`` names speak for themselves, any other name is
+    ``public``, and an opaque (``null``) page is ``loopback``, like a ``file:``
+    page. ``local_network_permission`` is the user's answer to the prompt:
+    ``"denied"`` (what headless Chromium does without asking) or ``"granted"``.
+
     >>> import cors_lab
     >>> api = cors_lab.demo_api(allow_origins=["http://localhost:3000"])
     >>> browser = cors_lab.Browser(origin="http://localhost:3000")
@@ -212,6 +232,8 @@ class Browser:
         engine: str | Engine = "chromium",
         servers: Iterable[Server] = (),
         timeout: float = 5.0,
+        address_spaces: Mapping[str, AddressSpace] | None = None,
+        local_network_permission: LocalNetworkPermission = "denied",
     ) -> None:
         try:
             parsed = parse_page_origin(origin)
@@ -230,6 +252,9 @@ class Browser:
                 raise TypeError(f"servers must be cors_lab.Server objects, got {type(server).__name__} {server!r}")
             self.servers[parse_origin(server.origin).serialize()] = server
         self.timeout = timeout
+        self.address_spaces = _check_address_spaces(address_spaces)
+        _check_choice("local_network_permission", local_network_permission, ("denied", "granted"))
+        self.local_network_permission: LocalNetworkPermission = local_network_permission
         self._bare_apps: weakref.WeakKeyDictionary[Any, Server] = weakref.WeakKeyDictionary()
         self.now = 0.0
         self.cookies = CookieJar()
@@ -459,6 +484,7 @@ class Browser:
             redirected=state.redirect_count > 0,
             final_url=state.url.serialize(exclude_fragment=True),
             script_request=Request(p.method, initial_url, p.headers, p.body),
+            browser_options=self._non_default_options(),
             **kwargs,
         )
 
@@ -752,8 +778,52 @@ class Browser:
             state.taint = "cross-site"
         state.url = target
 
+    def _non_default_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.address_spaces:
+            options["address_spaces"] = dict(self.address_spaces)
+        if self.local_network_permission != "denied":
+            options["local_network_permission"] = self.local_network_permission
+        return options
+
+    def address_space(self, origin: str | Origin) -> AddressSpace:
+        """The IP address space this browser puts ``origin`` in (see the class docstring).
+
+        >>> Browser(address_spaces={"intranet.example": "local"}).address_space("https://intranet.example")
+        'local'
+        """
+        parsed = origin if isinstance(origin, Origin) else parse_origin(origin)
+        if parsed.opaque:
+            return self.address_spaces.get("null", "loopback")
+        given = self.address_spaces.get(parsed.serialize()) or self.address_spaces.get(parsed.host)
+        return given or address_space_of_host(parsed.host) or "public"
+
+    def _check_local_network(self, p: _Prepared, request: Request, url: URL, *, preflight: bool) -> None:
+        """Local Network Access, as the connection is made: a public page reaching a more private address."""
+        engine = self.engine
+        if not engine.local_network_checks:
+            return
+        target = self.address_space(url.origin)
+        if not is_local_network_request(target=target, client=self.address_space(self.page_origin)):
+            return
+        secure = is_potentially_trustworthy(self.page_origin)
+        if engine.local_network_requires_secure_context and not secure:
+            raise _Blocked(CorsFailure("InsecureLocalNetwork", target), url=request.url)
+        if self.local_network_permission == "granted":
+            return
+        failure = CorsFailure("LocalNetworkAccessPermissionDenied", target)
+        if engine.local_network_requires_secure_context:
+            raise _Blocked(failure, url=request.url)
+        # Firefox: the refusal is a network error, worded as one.
+        cors = request.header("origin") is not None and p.mode == "cors"
+        console = engine.network_failure("ERR_FAILED", url=request.url, cors=cors, preflight=preflight, initiator=p.initiator)
+        raise _Blocked(failure, url=request.url, console=console)
+
     async def _send(self, p: _Prepared, request: Request) -> Exchange:
-        origin = parse_url(request.url).origin.serialize()
+        target_url = parse_url(request.url)
+        is_preflight = request.method == "OPTIONS" and request.header("access-control-request-method") is not None
+        self._check_local_network(p, request, target_url, preflight=is_preflight)
+        origin = target_url.origin.serialize()
         server = p.servers.get(origin)
         if server is None or server.live_network:
             try:
@@ -765,7 +835,7 @@ class Browser:
                     exc.net_error,
                     url=request.url,
                     cors=cors,
-                    preflight=request.method == "OPTIONS" and request.header("access-control-request-method") is not None,
+                    preflight=is_preflight,
                     initiator=p.initiator,
                 )
                 raise _Blocked(None, url=request.url, console=console, net_error=exc.net_error) from None
@@ -830,6 +900,27 @@ def _redirect_target(location: str, base: str) -> str | None:
     except InvalidURL:
         return None
     return dataclasses.replace(target, username="", password="").serialize(exclude_fragment=True)
+
+
+def _check_address_spaces(given: Mapping[str, AddressSpace] | None) -> dict[str, str]:
+    """``address_spaces`` keyed by host or serialized origin (lowercase), each value checked."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise TypeError(f"address_spaces must be a dict such as {{'app.example': 'public'}}, not {type(given).__name__} {given!r}")
+    checked: dict[str, str] = {}
+    for key, space in given.items():
+        if space not in ADDRESS_SPACES:
+            raise ValueError(f"address_spaces[{key!r}] is {space!r}; expected one of {', '.join(repr(a) for a in ADDRESS_SPACES)}")
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"address_spaces keys must be hosts or origins such as 'app.example', got {key!r}")
+        if "://" in key:
+            try:
+                key = parse_origin(key).serialize()
+            except (InvalidURL, ValueError):
+                raise ValueError(f"address_spaces key {key!r} is not an origin such as 'http://app.example:8000'") from None
+        checked[key.lower()] = space
+    return checked
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:

@@ -88,7 +88,16 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     import cors_lab
 
     target = load_target(args.target, args.app_dir)
-    browser = cors_lab.Browser(origin=args.origin, engine=args.engine, timeout=args.timeout)
+    spaces = {}
+    for item in args.address_space:
+        host, sep, space = item.partition("=")
+        if not sep or not host.strip():
+            raise CLIError(f"--address-space {item!r} must look like 'HOST=SPACE', e.g. 'app.example=public'")
+        spaces[host.strip()] = space.strip()
+    browser = cors_lab.Browser(
+        origin=args.origin, engine=args.engine, timeout=args.timeout, address_spaces=spaces,
+        local_network_permission="granted" if args.grant_local_network else "denied",
+    )
     kwargs: dict[str, Any] = {
         "method": args.method,
         "headers": _headers(args.header),
@@ -213,6 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--mode", default="cors", choices=["cors", "no-cors", "same-origin"])
     fetch.add_argument("--engine", default="chromium", choices=["chromium", "firefox", "safari"])
     fetch.add_argument("--xhr", action="store_true", help="XMLHttpRequest instead of fetch()")
+    fetch.add_argument(
+        "--address-space", action="append", default=[], metavar="HOST=SPACE",
+        help="where a name resolves for Local Network Access: public, local or loopback (repeatable)",
+    )
+    fetch.add_argument(
+        "--grant-local-network", action="store_true",
+        help="the user allows the Local Network Access prompt (default: denied, as headless Chromium does)",
+    )
     fetch.set_defaults(run=cmd_fetch)
 
     doc = sub.add_parser("doctor", help="a frontend's typical requests against your app, and the fixes", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)

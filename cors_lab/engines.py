@@ -93,6 +93,9 @@ _CHROMIUM_REASONS = {
     "DisallowedByMode": "Cross origin requests are not allowed by request mode.",
     "InvalidResponse": "The response is invalid.",
     "CorsDisabledScheme": "Cross origin requests are only supported for protocol schemes: {hint}.",
+    # Local Network Access (observed with Chromium 156; {hint} is the target's address space).
+    "LocalNetworkAccessPermissionDenied": "Permission was denied for this request to access the `{hint}` address space.",
+    "InsecureLocalNetwork": "The request client is not a secure context and the resource is in more-private address space `{hint}`.",
 }
 _CHROMIUM_FETCH_SUFFIX = " Have the server send the header with a valid value."
 _CHROMIUM_XHR_SUFFIX = " The credentials mode of requests initiated by the XMLHttpRequest is controlled by the withCredentials attribute."
@@ -473,6 +476,12 @@ class Engine:
     #: Console lines for a request with no HTTP response (``(error, url=, cors=, preflight=,
     #: initiator=) -> lines``); None: ``cors_network_failure_line`` or ``network_error_line``.
     network_failure_lines: object = field(default=None, repr=False)
+    #: Local Network Access: a public page's requests to a local or loopback address need the
+    #: user's permission (Chromium 142+, Firefox 153). False: no such check (WebKit).
+    local_network_checks: bool = False
+    #: ...and a page that is not a secure context is refused without asking (Chromium); False:
+    #: any page may ask (Firefox). A refusal is then a network error, worded as one (Firefox).
+    local_network_requires_secure_context: bool = False
 
     def redirect_mode_error(self, url: str, initiator: str = "fetch") -> list[str]:
         """Console lines when a request with ``redirect: "error"`` gets a redirect."""
@@ -554,6 +563,12 @@ CHROMIUM = Engine(
     default_same_site="lax",
     script_error="TypeError: Failed to fetch",
     stream_upload_error="ERR_ALPN_NEGOTIATION_FAILED",
+    # Local Network Access (observed with Chromium 156 and --ip-address-space-overrides): a public
+    # page that is a secure context gets the permission prompt (headless: denied without asking),
+    # one that is not is refused at once; either way nothing reaches the server, not even a
+    # preflight, and the console line is a CORS one, in no-cors mode too.
+    local_network_checks=True,
+    local_network_requires_secure_context=True,
 )
 
 FIREFOX = Engine(
@@ -602,6 +617,12 @@ FIREFOX = Engine(
     # nsScriptSecurityManager's CheckSameOriginError (category SOP).
     same_origin_mode_line="Security Error: Content at {page_url} may not load data from {url}.",
     xhr_response_lines=firefox_xhr_lines,
+    # Observed with Firefox ESR 153 (network.lna.blocking is on): a page made public with
+    # network.lna.address_space.public.override gets a prompt ("loopback-network" or
+    # "local-network"), secure context or not; the request waits for the answer, and "Block"
+    # fails it as a network error ("CORS request did not succeed", twice for a preflighted
+    # request, nothing in no-cors mode). A local page reaching loopback is not asked.
+    local_network_checks=True,
 )
 
 SAFARI = Engine(

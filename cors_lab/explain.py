@@ -136,6 +136,20 @@ def fix_for(result: FetchResult) -> str | None:
         return "The redirect's Location has user:password@ in it; drop the credentials from the URL."
     if kind == "DisallowedByMode":
         return "The request used mode 'same-origin' for a cross-origin URL; use mode 'cors' (the default)."
+    if kind == "LocalNetworkAccessPermissionDenied":
+        permission = "loopback-network" if hint == "loopback" else "local-network"
+        return (
+            f"No server header fixes this. The page at {origin} is on the public internet and the API on the {hint} "
+            f"network, so the browser asks the user for the {permission!r} permission, and the request fails when it "
+            "is denied (headless Chromium denies without asking). Deploy the API at a public https address, or in "
+            "development serve the page from localhost too; Browser(local_network_permission='granted') shows the rest."
+        )
+    if kind == "InsecureLocalNetwork":
+        return (
+            f"No server header fixes this. The page at {origin} is public and not a secure context (plain http), so "
+            f"Chromium refuses its requests to the {hint} network without asking. Serve the page over https (then the "
+            "user is asked), or serve the page and the API from the same network."
+        )
     return None
 
 
@@ -168,7 +182,13 @@ def explain_result(result: FetchResult) -> str:
     elif result.cross_origin and result.mode == "cors":
         lines.append("It is a simple request (safelisted method and headers), so no preflight: it goes straight to the server.")
     if result.blocked:
-        if result.failure is not None and result.failure.preflight and result.preflight is not None:
+        if result.error_kind in ("LocalNetworkAccessPermissionDenied", "InsecureLocalNetwork"):
+            lines.append(
+                "Nothing reached the server: the page is in the public address space and the server in the "
+                f"{result.failure.hint if result.failure else 'a more private'} one, so Local Network Access stopped the request "
+                "as the browser connected (a preflight too)."
+            )
+        elif result.failure is not None and result.failure.preflight and result.preflight is not None:
             lines.append("The preflight failed, so the actual request was never sent.")
         elif result.exchanges:
             last = result.exchanges[-1]
@@ -402,11 +422,12 @@ def _causes(kind: str, *, origin: str, path: str, preflight: bool, hint: str | N
     if base == "RedirectContainsCredentials":
         return [Cause("a redirect carries user:password", "Remove credentials from the Location URL.", fetch)]
     if base in ("LocalNetworkAccessPermissionDenied", "InsecureLocalNetwork", "InvalidLocalNetworkAccess", "PreflightMissingAllowPrivateNetwork", "PreflightInvalidAllowPrivateNetwork"):
-        return [Cause("a public page calls a private or loopback server", "Chromium 142+ asks the user for Local Network Access permission (and denies it in headless mode); no server header fixes this. Serve the page and the API from the same network, or grant the permission.", fetch)]
+        return [Cause("a public page calls a private or loopback server", "Local Network Access: Chromium 142+ and Firefox 153 ask the user for permission (headless Chromium denies it; Chromium refuses an http page outright); no server header fixes this. Serve the page and the API from the same network, deploy the API publicly, or grant the permission.", fetch)]
     if base == "NetworkError":
         return [
             Cause("the server is down or unreachable, or TLS failed", "Firefox prints this after any failure without an HTTP response: check the line before it, and whether the server answers curl.", f"cors_lab.send({'<url>'!r}, 'GET', '/')"),
             Cause("the preflight failed", "Firefox prints this second line after a failed preflight; the line before names the check.", preflight_call),
+            Cause("a Local Network Access prompt was blocked", "A public page asked for localhost or a private address and the user chose Block (Firefox 153 asks first); no server header fixes this.", f"cors_lab.Browser(origin={origin!r}, engine='firefox').fetch(app, {path!r}).explain()"),
         ]
     if base == "DisallowedByMode":
         return [Cause("the request used mode 'same-origin' (or CORS is disabled)", "Use the default mode 'cors' for cross-origin requests.", fetch)]

@@ -286,7 +286,8 @@ def _report_fetch(result: FetchResult, app_lines: str, app_what: str, title: str
         lines = _script_header(f"{what} -> {outcome}")
         lines += [app_lines, ""]
         lines.append(f"api = cors_lab.Server(app, origin={api_origin!r})")
-        lines.append(f"browser = cors_lab.Browser(origin={result.page_origin!r}, engine={result.engine!r})")
+        options = "".join(f", {name}={value!r}" for name, value in result.browser_options.items())
+        lines.append(f"browser = cors_lab.Browser(origin={result.page_origin!r}, engine={result.engine!r}{options})")
         if cookies:
             host = parse_url(result.url).host
             lines.append("# The browser already held these cookies: they were on the request.")

@@ -138,10 +138,11 @@ def test_cookies_same_site_versus_cross_site():
     assert same_site.fetch(api, "/me", credentials="include").body == '{"user":"ada"}'
     assert same_site.fetch(api, "/me").status == 401  # credentials "same-origin" sends none cross-origin
 
-    cross_site = cors_lab.Browser(origin="https://app.example")
-    cross_site.fetch(api, "/login", method="POST", credentials="include")
+    deployed = cors_lab.Server(api, origin="https://api.example.net")
+    cross_site = cors_lab.Browser(origin="https://app.example", servers=[deployed])
+    cross_site.fetch("https://api.example.net/login", method="POST", credentials="include")
     assert len(cross_site.cookies) == 0  # SameSite=Lax (Starlette's default) is not stored cross-site
-    assert cross_site.fetch(api, "/me", credentials="include").status == 401
+    assert cross_site.fetch("https://api.example.net/me", credentials="include").status == 401
 
 
 def test_same_origin_requests_are_basic_and_fully_readable():
@@ -295,9 +296,12 @@ def test_mixed_content_is_blocked_before_any_cors_step():
         "Mixed Content: The page at 'https://app.example.com/index.html' was loaded over HTTPS, but requested an "
         "insecure resource 'http://api.example.com/items'. This request has been blocked; the content must be served over HTTPS."
     )
-    # Loopback is potentially trustworthy: an https page may call http://localhost.
+    # Loopback is potentially trustworthy: an https page's call to http://localhost is not mixed
+    # content (it meets Local Network Access instead, and passes once the user allows it).
     local = cors_lab.Browser(origin="https://app.example.com").fetch(cors_lab.demo_api(allow_origins=["*"]), "/items")
-    assert not local.blocked
+    assert local.error_kind == "LocalNetworkAccessPermissionDenied"
+    allowed = cors_lab.Browser(origin="https://app.example.com", local_network_permission="granted")
+    assert allowed.fetch(cors_lab.demo_api(allow_origins=["*"]), "/items").status == 200
 
 
 def test_redirect_to_http_behind_a_tls_proxy_is_mixed_content():

@@ -112,7 +112,7 @@ def test_unavailable_is_one_line():
 def test_a_reproduction_script_runs_in_process(browser_mode):
     # Notebook 09 runs a bug report's script "in a fresh Python"; Pyodide has no processes.
     api = cors_lab.demo_api(allow_origins=["http://localhost:3000"])
-    result = cors_lab.Browser(origin="http://evil.example").fetch(api, "/items")
+    result = cors_lab.Browser(origin="http://localhost:5173").fetch(api, "/items")
     bug = cors_lab.report(result, app_source="from cors_lab import demo_api\napp = demo_api(allow_origins=['http://localhost:3000'])\n")
     done = subprocess.run([sys.executable, "-c", bug.script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -99,7 +99,7 @@ def test_an_import_string_is_imported_by_the_script(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("myapi", None)
-    result = cors_lab.Browser(origin="https://evil.example").fetch(myapi.app, "/items")
+    result = cors_lab.Browser(origin="http://localhost:5173").fetch(myapi.app, "/items")
     r = report(result, app="myapi:app")
     assert "from myapi import app as app" in r.script
     assert run_script(r.script, extra_path=tmp_path) == r.verdict == "verdict: blocked MissingAllowOriginHeader"

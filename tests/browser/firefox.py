@@ -197,12 +197,26 @@ class BiDi:
 class FirefoxRunner:
     """One headless Firefox ESR with a fresh profile; a fresh user context and tab per scenario."""
 
-    def __init__(self, executable: str, hosts: Iterable[str] = ("app.test", "api.test", "other.test")) -> None:
+    def __init__(
+        self,
+        executable: str,
+        hosts: Iterable[str] = ("app.test", "api.test", "other.test"),
+        *,
+        public_ports: Iterable[int] = (),
+        local_ports: Iterable[int] = (),
+    ) -> None:
         self._profile = Path(tempfile.mkdtemp(prefix="cors-lab-firefox-"))
         # The scenario hosts resolve to loopback through network.dns.localDomains. (network.dns.forceResolve
         # would map every name, but it bypasses the DNS cache, and Firefox drops a cached preflight whose
         # host is not in the DNS cache: every preflight would be repeated.)
-        (self._profile / "user.js").write_text(user_js({**PREFS, "network.dns.localDomains": ",".join(hosts)}))
+        prefs: dict[str, bool | int | str] = {**PREFS, "network.dns.localDomains": ",".join(hosts)}
+        # Local Network Access: Firefox's testing prefs put loopback ports in another address space
+        # ("private" is the local space), as Chromium's --ip-address-space-overrides does.
+        if public_ports:
+            prefs["network.lna.address_space.public.override"] = ",".join(f"127.0.0.1:{port}" for port in public_ports)
+        if local_ports:
+            prefs["network.lna.address_space.private.override"] = ",".join(f"127.0.0.1:{port}" for port in local_ports)
+        (self._profile / "user.js").write_text(user_js(prefs))
         self._log = open(self._profile / "firefox.log", "w+b")  # noqa: SIM115 - closed in close()
         # Port 0: Firefox binds a free loopback port itself and prints it, so there is no race.
         # --remote-allow-system-access lets the client run script in the browser's chrome window,
@@ -279,6 +293,31 @@ class FirefoxRunner:
         # RUN_JS is a function expression; JSON is a valid JavaScript literal for the spec.
         return self._evaluate(context, f"({RUN_JS})({json.dumps(spec)}).then((r) => JSON.stringify(r))")
 
+    def _call_run_js_answering_prompts(self, context: str, spec: dict[str, Any], *, allow: bool) -> Any:
+        """Like ``_call_run_js``, for a page whose requests may raise a Local Network Access prompt.
+
+        The request waits for the user's answer, so the step is started without awaiting it, and
+        every prompt that appears meanwhile ("local-network" or "loopback-network") gets the
+        scenario's answer: Allow, or Block.
+        """
+        started = f"(window.__corsLabStep = null, ({RUN_JS})({json.dumps(spec)}).then((r) => {{ window.__corsLabStep = r; }}), '1')"
+        self._evaluate(context, started, await_promise=False)
+        action = "n.mainAction" if allow else "n.secondaryActions[0]"
+        answer = (
+            "JSON.stringify((() => { const ids = []; for (const b of gBrowser.browsers) {"
+            " for (const n of PopupNotifications.getNotificationsForBrowser(b)) {"
+            f" if (n.id === 'local-network' || n.id === 'loopback-network') {{ {action}.callback({{}}); n.remove(); ids.push(n.id); }} }} }}"
+            " return ids; })())"
+        )
+        deadline = time.monotonic() + COMMAND_TIMEOUT
+        while time.monotonic() < deadline:
+            self._evaluate(self._chrome, answer, await_promise=False)
+            done = self._evaluate(context, "JSON.stringify(window.__corsLabStep)", await_promise=False)
+            if done is not None:
+                return done
+            time.sleep(0.02)
+        raise FirefoxError(f"the step did not finish within {COMMAND_TIMEOUT:g} s (an unanswered prompt?)")
+
     def run(self, scenario: dict[str, Any], world: World) -> list[Observation]:
         """Every step of ``scenario`` in a fresh user context, as Firefox saw it."""
         assert self.bidi is not None
@@ -288,7 +327,9 @@ class FirefoxRunner:
         try:
             # A background tab: no focus switch, which makes creating it about a third faster.
             context = bidi.command("browsingContext.create", {"type": "tab", "userContext": user_context, "background": True})["context"]
-            bidi.command("browsingContext.navigate", {"context": context, "url": f"{world.origins['app']}/__page", "wait": "complete"})
+            page_url = f"{world.page_origin(scenario)}/__page"
+            bidi.command("browsingContext.navigate", {"context": context, "url": page_url, "wait": "complete"})
+            prompts = scenario.get("page") in ("public", "public-secure")
             sandboxed = scenario.get("page") == "null"
             if sandboxed:
                 self._call_run_js(context, {"setup_sandbox": True})
@@ -298,7 +339,12 @@ class FirefoxRunner:
                 if step.get("wait"):
                     time.sleep(step["wait"])
                 self._take_console()  # whatever the page logged before this step
-                outcome = self._call_run_js(context, js_spec(step, origins, sandboxed))
+                spec = js_spec(step, origins, sandboxed)
+                if prompts:
+                    allow = scenario.get("local_network_permission") == "granted"
+                    outcome = self._call_run_js_answering_prompts(context, spec, allow=allow)
+                else:
+                    outcome = self._call_run_js(context, spec)
                 # A CORS line is sent to the page's process on another IPC channel than the one that
                 # settles the promise, so it can land up to ~15 ms after the answer. One more round
                 # trip to the page flushes it (no late line in 2 x 245 steps); the grace is a margin.

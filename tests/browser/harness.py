@@ -17,6 +17,7 @@ messages are comparable byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -235,18 +236,36 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+#: Scenario keys that name an app on one of the world's origins.
+APP_KEYS = ("app", "api", "other", "site", "public_api", "lan")
+#: Where a scenario's page can be (``page = ...``): its origin's key in ``World.origins``.
+PAGES = {"app": "app", "null": "app", "public": "public_page", "public-secure": "public_secure_page", "local": "local_page"}
+
+
 class World:
-    """Two live uvicorn servers on free loopback ports, and the scenario origins on them."""
+    """Live uvicorn servers on free loopback ports, and the scenario origins on them.
+
+    Every name resolves to 127.0.0.1, so every origin is in the loopback address space, except
+    on two ports the browsers are told to treat otherwise (Local Network Access): the
+    *public* port (``--ip-address-space-overrides=127.0.0.1:PORT=public`` for Chromium,
+    ``network.lna.address_space.public.override`` for Firefox) serves the public pages and a
+    public API; the *local* port serves a page and an API in the local (private network) space.
+    """
 
     def __init__(self) -> None:
         self.page_server = Dispatcher()
         self.api_server = Dispatcher()
-        self._live = [cors_lab.Server.live(self.page_server, log_level="critical"), cors_lab.Server.live(self.api_server, log_level="critical")]
+        self.public_server = Dispatcher()
+        self.local_server = Dispatcher()
+        self._live = [
+            cors_lab.Server.live(server, log_level="critical")
+            for server in (self.page_server, self.api_server, self.public_server, self.local_server)
+        ]
 
     def __enter__(self) -> World:
         for live in self._live:
             live.start()
-        page_port, api_port = self._live[0].port, self._live[1].port
+        page_port, api_port, self.public_port, self.local_port = (live.port for live in self._live)
         self.origins = {
             "app": f"http://app.test:{page_port}",
             "api": f"http://api.test:{api_port}",
@@ -254,9 +273,39 @@ class World:
             "site": f"http://app.test:{api_port}",
             # A port nothing listens on: requests there fail with no HTTP response at all.
             "closed": f"http://127.0.0.1:{_free_port()}",
+            # Local Network Access: pages and APIs the browsers put in the public or local space.
+            "public_page": f"http://app.test:{self.public_port}",  # not a secure context
+            "public_secure_page": f"http://localhost:{self.public_port}",  # localhost: a secure context
+            "public_api": f"http://api.test:{self.public_port}",
+            "local_page": f"http://app.test:{self.local_port}",
+            "lan": f"http://lan.test:{self.local_port}",
         }
-        self.servers = {"app": self.page_server, "api": self.api_server, "other": self.api_server, "site": self.api_server}
+        self.servers = {
+            "app": self.page_server, "api": self.api_server, "other": self.api_server, "site": self.api_server,
+            "public_api": self.public_server, "lan": self.local_server,
+        }
         return self
+
+    def page_origin(self, scenario: dict[str, Any]) -> str:
+        """The origin of the document the scenario's page is loaded from (a null page's parent for ``page = "null"``)."""
+        page = scenario.get("page", "app")
+        if page not in PAGES:
+            raise ValueError(f"scenario {scenario['id']!r}: page {page!r} is not one of {', '.join(PAGES)}")
+        return self.origins[PAGES[page]]
+
+    def address_spaces(self) -> dict[str, str]:
+        """For the model: every scenario name is loopback (the browsers resolve it to 127.0.0.1), but the two special ports."""
+        spaces = {host: "loopback" for host in ("app.test", "api.test", "other.test", "lan.test")}
+        for key in ("public_page", "public_secure_page", "public_api"):
+            spaces[self.origins[key]] = "public"
+        for key in ("local_page", "lan"):
+            spaces[self.origins[key]] = "local"
+        return spaces
+
+    @property
+    def chromium_overrides(self) -> str:
+        """Chromium's ``--ip-address-space-overrides`` value for the two special ports."""
+        return f"127.0.0.1:{self.public_port}=public,127.0.0.1:{self.local_port}=local"
 
     def __exit__(self, *exc: object) -> None:
         for live in self._live:
@@ -264,7 +313,7 @@ class World:
 
     def origins_for(self, scenario: dict[str, Any]) -> dict[str, str]:
         origins = dict(self.origins)
-        origins["page"] = "null" if scenario.get("page") == "null" else origins["app"]
+        origins["page"] = "null" if scenario.get("page") == "null" else self.page_origin(scenario)
         origins["app_port"] = origins["app"].rsplit(":", 1)[1]
         origins["api_port"] = origins["api"].rsplit(":", 1)[1]
         return origins
@@ -278,16 +327,17 @@ class World:
     def install(self, scenario: dict[str, Any]) -> None:
         """Fresh apps for the scenario's origins on the live servers."""
         origins = self.origins_for(scenario)
-        self.page_server.apps.clear()
-        self.api_server.apps.clear()
-        for key in ("app", "api", "other", "site"):
+        for server in (self.page_server, self.api_server, self.public_server, self.local_server):
+            server.apps.clear()
+        for key in APP_KEYS:
             if key in scenario:
                 self.servers[key].apps[self.origins[key].split("://", 1)[1]] = build_app(scenario[key], origins)
 
     def take_log(self) -> list[dict[str, Any]]:
-        entries = sorted(self.page_server.log + self.api_server.log, key=lambda entry: entry["seq"])
-        self.page_server.log.clear()
-        self.api_server.log.clear()
+        servers = (self.page_server, self.api_server, self.public_server, self.local_server)
+        entries = sorted((entry for server in servers for entry in server.log), key=lambda entry: entry["seq"])
+        for server in servers:
+            server.log.clear()
         return entries
 
 
@@ -298,12 +348,18 @@ def run_model(scenario: dict[str, Any], world: World, engine: str = "chromium") 
     origins = world.origins_for(scenario)
     servers = [
         cors_lab.Server(build_app(scenario[key], origins), origin=world.origins[key])
-        for key in ("app", "api", "other", "site")
+        for key in APP_KEYS
         if key in scenario
     ]
     # The page's URL, not just its origin: Firefox names the document in some console lines.
-    page = "null" if origins["page"] == "null" else f"{origins['app']}/__page"
-    browser = cors_lab.Browser(origin=page, engine=MODEL_ENGINES.get(engine, engine), servers=servers)
+    page = "null" if origins["page"] == "null" else f"{origins['page']}/__page"
+    browser = cors_lab.Browser(
+        origin=page,
+        engine=MODEL_ENGINES.get(engine, engine),
+        servers=servers,
+        address_spaces=world.address_spaces(),
+        local_network_permission=scenario.get("local_network_permission", "denied"),
+    )
     observations = []
     for step in steps_of(scenario):
         if step.get("wait"):
@@ -351,14 +407,14 @@ def run_model(scenario: dict[str, Any], world: World, engine: str = "chromium") 
 class ChromiumRunner:
     """One headless Chromium (Debian's), driven by Playwright; a fresh context per scenario."""
 
-    def __init__(self, executable: str) -> None:
+    def __init__(self, executable: str, address_space_overrides: str = "") -> None:
         from playwright.sync_api import sync_playwright
 
         self._playwright = sync_playwright().start()
-        self.browser = self._playwright.chromium.launch(
-            executable_path=executable,
-            args=["--host-resolver-rules=MAP *.test 127.0.0.1", "--disable-quic"],
-        )
+        args = ["--host-resolver-rules=MAP *.test 127.0.0.1", "--disable-quic"]
+        if address_space_overrides:
+            args.append(f"--ip-address-space-overrides={address_space_overrides}")
+        self.browser = self._playwright.chromium.launch(executable_path=executable, args=args)
         self.version = self.browser.version
 
     def close(self) -> None:
@@ -383,7 +439,17 @@ class ChromiumRunner:
             )
             cdp.send("Audits.enable")
             cdp.send("Network.enable")
-            page.goto(f"{world.origins['app']}/__page")
+            page_origin = world.page_origin(scenario)
+            if scenario.get("local_network_permission") == "granted":
+                # What a user's "Allow" gives. Chromium refuses to grant it to a page that is not a
+                # secure context ("Permission can't be granted in current context"): nothing to do then.
+                context_id = cdp.send("Target.getTargetInfo")["targetInfo"].get("browserContextId")
+                with contextlib.suppress(Exception):
+                    cdp.send(
+                        "Browser.grantPermissions",
+                        {"permissions": ["localNetwork", "loopbackNetwork"], "origin": page_origin, "browserContextId": context_id},
+                    )
+            page.goto(f"{page_origin}/__page")
             sandboxed = scenario.get("page") == "null"
             if sandboxed:
                 # Sandboxed iframes run out of process (IsolateSandboxedIframes): attach to the frame's target too.
@@ -471,12 +537,12 @@ class EngineRun:
 def make_runner(engine: str, executable: str, world: World):
     """A started runner for ``engine`` (``run(scenario, world)``, ``version``, ``close()``)."""
     if engine == "chromium":
-        return ChromiumRunner(executable)
+        return ChromiumRunner(executable, world.chromium_overrides)
     if engine == "firefox":
         from tests.browser.firefox import FirefoxRunner  # firefox.py imports this module
 
         hosts = sorted({origin.split("://", 1)[1].rsplit(":", 1)[0] for origin in world.origins.values()})
-        return FirefoxRunner(executable, hosts=hosts)
+        return FirefoxRunner(executable, hosts=hosts, public_ports=[world.public_port], local_ports=[world.local_port])
     if engine == "webkit":
         from tests.browser.webkit import WebKitRunner  # webkit.py imports this module
 
