@@ -648,13 +648,14 @@ SAFARI = Engine(
     cache_replaces=True,
     max_age_cap=600,
     # Cookies, as WebKitGTK does them with its default policy (no third-party cookies), which
-    # MiniBrowser keeps. Observed: a cross-site response cannot set a cookie (the login scenarios;
-    # ad hoc, even with SameSite=None); cookies api.test set while it was the top-level site are sent
-    # to it from app.test's page when their SameSite allows it; a cookie without SameSite is sent
-    # cross-site like SameSite=None (Lax and Strict ones are not); `SameSite=None` without Secure is
-    # accepted over http. Safari-specific and not verified here: Safari (CFNetwork, ITP) blocks
-    # third-party cookies entirely, so it would not send those first-party cookies cross-site either;
-    # whether CFNetwork requires Secure with SameSite=None.
+    # MiniBrowser keeps. Observed ad hoc (the catalogue's login cookies are SameSite=lax, refused
+    # cross-site anyway): a cross-site response cannot set a cookie, even with SameSite=None;
+    # cookies api.test set while it was the top-level site are sent to it from app.test's page
+    # when their SameSite allows it; a cookie without SameSite is sent cross-site like
+    # SameSite=None (Lax and Strict ones are not); `SameSite=None` without Secure is accepted over
+    # http. Safari-specific and not verified here: Safari (CFNetwork, ITP) blocks third-party
+    # cookies entirely, so it would not send those first-party cookies cross-site either; whether
+    # CFNetwork requires Secure with SameSite=None.
     blocks_third_party_cookies=True,
     third_party_cookies_sent=True,
     default_same_site="none",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.browser import conftest
-from tests.browser.harness import load_catalogue, run_agreement, summarize, write_report
+from tests.browser.harness import APP_KEYS, load_catalogue, run_agreement, summarize, write_report
 
 REPORT = Path(__file__).with_name("reports") / "chromium.json"
 
@@ -20,7 +20,7 @@ def test_catalogue_is_large_and_well_formed():
     assert len(scenarios) >= 120
     for scenario in scenarios:
         assert ("request" in scenario) != ("steps" in scenario), scenario["id"]
-        assert any(key in scenario for key in ("app", "api", "other", "site")), scenario["id"]
+        assert any(key in scenario for key in APP_KEYS), scenario["id"]
         assert "expect" not in scenario, "the catalogue never states outcomes: Chromium does"
 
 

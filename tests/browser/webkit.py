@@ -493,21 +493,29 @@ class WebKitRunner:
         self._log.close()
         shutil.rmtree(self._home, ignore_errors=True)
 
-    def _launch(self) -> _Page:
+    def _launch(self, url: str | None = None) -> _Page:
         assert self.proxy is not None and self._xvfb is not None
         if self._xvfb.poll() is not None:
             # The display went away (something outside the run stopped Xvfb): start another one.
             self._xvfb = None
             self._env["DISPLAY"] = self._start_xvfb()
-        return _Page(self.executable, self.page_url, self._env, self.proxy.uri, self._log)
+        return _Page(self.executable, url or self.page_url, self._env, self.proxy.uri, self._log)
 
-    def _next_page(self) -> _Page:
-        """A ready browser for the next scenario; the ones after it start meanwhile."""
+    def _next_page(self, url: str | None = None) -> _Page:
+        """A ready browser showing ``url`` (default: the usual page) for the next scenario.
+
+        Browsers for the usual page start ahead; a scenario whose page is elsewhere (another
+        origin) gets one of its own, started now, and the ones started ahead wait.
+        """
+        url = url or self.page_url
         # Browsers of earlier scenarios that have quit by now.
         self._closing = [page for page in self._closing if not page.reap(0)]
-        if not self._ahead:
-            self._ahead.append(self._launch())
-        page = self._ahead.popleft()
+        if url != self.page_url:
+            page = self._launch(url)
+        else:
+            if not self._ahead:
+                self._ahead.append(self._launch())
+            page = self._ahead.popleft()
         while len(self._ahead) < AHEAD:
             self._ahead.append(self._launch())
         for attempt in (1, 2):
@@ -522,7 +530,7 @@ class WebKitRunner:
                 # replaced once; anything else, or a second failure, ends the run with its log.
                 if attempt == 2 or not died:
                     raise WebKitError(f"{error}\n{self._log_tail()}") from None
-                page = self._launch()
+                page = self._launch(url)
             except BaseException:
                 page.close()
                 page.reap(10)
@@ -541,7 +549,9 @@ class WebKitRunner:
     def run(self, scenario: dict[str, Any], world: World) -> list[Observation]:
         """Every step of ``scenario`` in a fresh MiniBrowser, as WebKit saw it."""
         origins = world.origins_for(scenario)
-        page = self._next_page()
+        # The document's origin: the usual page, or elsewhere (a public or local page for the Local
+        # Network Access scenarios, which WebKit does not implement: it gates nothing).
+        page = self._next_page(f"{world.page_origin(scenario)}/__page")
         try:
             sandboxed = scenario.get("page") == "null"
             if sandboxed:
