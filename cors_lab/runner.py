@@ -71,6 +71,7 @@ class _Runner:
         self.broken = False
 
     async def _serve(self) -> None:
+        _adopt_as_anyio_root()
         while True:
             job, future = await self._slot
             self._slot = self.loop.create_future()
@@ -121,6 +122,26 @@ class _Runner:
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         finally:
             self.loop.close()
+
+
+def _adopt_as_anyio_root() -> None:
+    """Tell anyio that the current task (the runner's root) is the loop's root task.
+
+    anyio looks the root up on every call into its thread pool (every sync
+    route) and remembers it only when the loop was entered with
+    ``run_until_complete`` of that very task, which the runner avoids (see the
+    module docstring). Left to search, it scans every task on each call: about
+    10 us per request. anyio keeps the root in a private run variable; if a
+    later anyio moves it, the search still gives the same answer, only slower.
+    """
+    try:
+        from anyio._backends._asyncio import _root_task
+    except ImportError:  # pragma: no cover - another anyio layout
+        return
+    try:
+        _root_task.set(asyncio.current_task())
+    except Exception:  # pragma: no cover - the same, for another RunVar API
+        pass
 
 
 def _settle(future: asyncio.Future[Any], result: Any = None, exception: BaseException | None = None) -> None:

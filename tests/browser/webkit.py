@@ -135,7 +135,9 @@ class LoopbackProxy:
         self.hosts = {host.lower() for host in hosts}
         self.refused: list[str] = []
         self._loop = asyncio.new_event_loop()
-        self._socket = socket.socket()
+        # IPPROTO_TCP spelled out, so that asyncio sets TCP_NODELAY on the accepted connections
+        # (it does only for sockets that say so): relayed bytes are not held back for an ACK.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.listen(128)
         self.port = self._socket.getsockname()[1]
