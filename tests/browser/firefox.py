@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.browser.harness import RUN_JS, Observation, World, _request_record, js_spec, steps_of
+from tests.browser.harness import RUN_JS, Observation, World, js_spec, observe, steps_of
 
 FIREFOX_PATHS = ("/usr/bin/firefox-esr", "/usr/bin/firefox")
 INSTALL_HINT = "sudo apt-get install -y firefox-esr"
@@ -351,22 +351,7 @@ class FirefoxRunner:
                 self._evaluate(context, '"0"', await_promise=False)
                 time.sleep(SANDBOX_GRACE if sandboxed else GRACE)
                 console = [entry["text"] for entry in self._take_console() if entry["level"] in ("error", "warn")]
-                requests = [
-                    _request_record(entry["method"], entry["target"], entry["headers"], world.key_of_host(entry["host"]))
-                    for entry in world.take_log()
-                ]
-                observations.append(
-                    Observation(
-                        blocked=outcome["blocked"],
-                        status=outcome["status"],
-                        type=outcome["type"],
-                        error_kind=None,  # Firefox has no CorsError names
-                        console=console,
-                        readable_headers=sorted(set(outcome["headers"]) - {"date", "server"}),
-                        body=outcome["body"],
-                        requests=requests,
-                    )
-                )
+                observations.append(observe(outcome, world, console=console))  # no CorsError names in Firefox
             return observations
         finally:
             # Removing the user context closes its tab and drops its cookies and caches.

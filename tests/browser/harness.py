@@ -95,6 +95,26 @@ def _request_record(method: str, target: str, headers: list[tuple[str, str]], or
     }
 
 
+def observe(outcome: dict[str, Any], world: World, *, console: list[str], error_kind: str | None = None) -> Observation:
+    """One step as a real browser did it: what script saw (``outcome``, from RUN_JS), the console
+    lines, and every request the servers received since the last call (taken from ``world``'s log)."""
+    requests = [
+        _request_record(entry["method"], entry["target"], entry["headers"], world.key_of_host(entry["host"]))
+        for entry in world.take_log()
+    ]
+    return Observation(
+        blocked=outcome["blocked"],
+        status=outcome["status"],
+        type=outcome["type"],
+        error_kind=error_kind,
+        console=console,
+        # uvicorn adds date and server on the wire; the in-process model has neither.
+        readable_headers=sorted(set(outcome["headers"]) - {"date", "server"}),
+        body=outcome["body"],
+        requests=requests,
+    )
+
+
 COMPARED = ("blocked", "status", "type", "error_kind", "console", "readable_headers", "body", "requests")
 #: The browsers the harness drives, by engine name.
 BROWSERS = {"chromium": "Chromium", "firefox": "Firefox", "webkit": "WebKitGTK"}
@@ -476,23 +496,8 @@ class ChromiumRunner:
                     for issue in issues
                     if issue.get("code") == "CorsIssue" and not issue["details"]["corsIssueDetails"].get("isWarning")
                 ]
-                requests = [
-                    _request_record(entry["method"], entry["target"], entry["headers"], world.key_of_host(entry["host"]))
-                    for entry in world.take_log()
-                ]
-                observations.append(
-                    Observation(
-                        blocked=outcome["blocked"],
-                        status=outcome["status"],
-                        type=outcome["type"],
-                        error_kind=errors[0] if errors and outcome["blocked"] else None,
-                        console=list(console),
-                        # uvicorn adds date and server on the wire; the in-process model has neither.
-                        readable_headers=sorted(set(outcome["headers"]) - {"date", "server"}),
-                        body=outcome["body"],
-                        requests=requests,
-                    )
-                )
+                error_kind = errors[0] if errors and outcome["blocked"] else None
+                observations.append(observe(outcome, world, console=list(console), error_kind=error_kind))
             return observations
         finally:
             context.close()

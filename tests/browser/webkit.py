@@ -64,7 +64,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.browser.harness import RUN_JS, Observation, World, _request_record, js_spec, steps_of
+from tests.browser.harness import RUN_JS, Observation, World, js_spec, observe, steps_of
 
 MINIBROWSER_GLOB = "/usr/lib/*/webkit2gtk-4.*/MiniBrowser"
 INSTALL_HINT = "sudo apt-get install -y --no-install-recommends webkit2gtk-driver xvfb xauth"
@@ -576,22 +576,7 @@ class WebKitRunner:
                         LATE.append((scenario["id"], [entry.get("text") for entry in page.console[before:]]))
                 # Every level: Web Inspector lists them all (only errors occur in the catalogue).
                 console = [entry["text"] for entry in page.console]
-                requests = [
-                    _request_record(entry["method"], entry["target"], entry["headers"], world.key_of_host(entry["host"]))
-                    for entry in world.take_log()
-                ]
-                observations.append(
-                    Observation(
-                        blocked=outcome["blocked"],
-                        status=outcome["status"],
-                        type=outcome["type"],
-                        error_kind=None,  # WebKit has no CorsError names
-                        console=console,
-                        readable_headers=sorted(set(outcome["headers"]) - {"date", "server"}),
-                        body=outcome["body"],
-                        requests=requests,
-                    )
-                )
+                observations.append(observe(outcome, world, console=console))  # no CorsError names in WebKit
             return observations
         finally:
             page.close()
