@@ -10,7 +10,8 @@ they are driven (measured with FastAPI 0.165 and Starlette 1.10):
    every request its own root task and starts fresh threads: about 2.2x the
    cost of the ASGI call itself. So each thread keeps one private loop whose
    long-lived root task runs the jobs, and the loop is driven with
-   ``run_until_complete`` of a plain future, which anyio never takes for a root.
+   ``run_until_complete`` of a plain future, which anyio never takes for a root
+   (the root task introduces itself to anyio instead).
 2. A Jupyter kernel's thread already runs a loop, and asyncio refuses to run a
    second one while a loop is marked as running in the thread. The usual ways
    out cost a thread hop per call (a loop in a background thread, about 80 to
@@ -136,12 +137,10 @@ def _adopt_as_anyio_root() -> None:
     """
     try:
         from anyio._backends._asyncio import _root_task
-    except ImportError:  # pragma: no cover - another anyio layout
-        return
-    try:
+
         _root_task.set(asyncio.current_task())
-    except Exception:  # pragma: no cover - the same, for another RunVar API
-        pass
+    except Exception:  # pragma: no cover - another anyio: it searches, finding the same root
+        return
 
 
 def _settle(future: asyncio.Future[Any], result: Any = None, exception: BaseException | None = None) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
 import threading
 import time
 
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -229,17 +229,9 @@ def test_live_server_connections_send_without_waiting_for_acks():
     # uvicorn writes a response's head and body separately; with Nagle's algorithm on, the body of
     # every response after the first on a kept-alive connection waits for the client's delayed ACK
     # (~40 ms on Linux). The accepted connections must have TCP_NODELAY.
-    with cors_lab.Server.live(cors_lab.demo_api()) as server, socket.create_connection(("127.0.0.1", server.port)) as client:
-        for _ in range(2):
-            client.sendall(f"GET /items HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
-            received = b""
-            while b"\r\n\r\n" not in received:
-                received += client.recv(65536)
-            head, body = received.split(b"\r\n\r\n", 1)
-            length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))
-            while len(body) < length:
-                body += client.recv(65536)
-            assert head.startswith(b"HTTP/1.1 200 OK") and len(body) == length
+    with cors_lab.Server.live(cors_lab.demo_api()) as server, httpx2.Client(base_url=server.origin, trust_env=False) as client:
+        for _ in range(2):  # the second request reuses the connection
+            assert client.get("/items").status_code == 200
         connections = list(server._server.server_state.connections)
         assert len(connections) == 1
         accepted = connections[0].transport.get_extra_info("socket")
