@@ -18,6 +18,7 @@ from typing import Any
 
 from cors_lab.browser import Browser, FetchResult
 from cors_lab.explain import fix_for
+from cors_lab.fetch.cors import base_kind
 from cors_lab.fetch.cookies import Cookie
 from cors_lab.fetch.headers import is_cors_safelisted_response_header_name
 from cors_lab.fetch.urls import parse_origin, parse_page_origin
@@ -258,7 +259,7 @@ def _suggest(row_request: DoctorRequest, result: FetchResult, options: dict[str,
         return _before_after(options, expose_headers=[*exposed, row_request.read_header])
     if not result.blocked:
         return None
-    kind = (result.error_kind or "").removeprefix("Preflight")
+    kind = base_kind(result.error_kind or "")
     if options is None:
         return (
             "add CORSMiddleware: app.add_middleware(CORSMiddleware, "
@@ -280,7 +281,7 @@ def _suggest(row_request: DoctorRequest, result: FetchResult, options: dict[str,
     if kind in ("MissingAllowOriginHeader", "AllowOriginMismatch") or "origin" in refusal.removeprefix("Disallowed CORS ").split(", "):
         if frontend not in options.get("allow_origins", []):
             return _before_after(options, allow_origins=[*origins, frontend])
-    if kind == "InvalidStatus" or kind == "PreflightInvalidStatus" or result.error_kind == "PreflightInvalidStatus":
+    if kind == "PreflightInvalidStatus":
         parts = refusal.removeprefix("Disallowed CORS ").split(", ") if refusal.startswith("Disallowed CORS ") else []
         changes: dict[str, Any] = {}
         if "method" in parts:

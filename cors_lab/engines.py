@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cors_lab.fetch.cors import AccessRules, CorsFailure
+from cors_lab.fetch.cors import AccessRules, CorsFailure, base_kind
 from cors_lab.fetch.headers import parse_mime_type
 
 __all__ = ["ENGINES", "Engine", "EngineName", "get_engine"]
@@ -109,7 +109,7 @@ def _encode_hint(hint: str) -> str:
 def chromium_console(blocked: Blocked) -> list[str]:
     """Chromium's console lines for a blocked request (cors_error_string.cc, Chromium 156)."""
     failure = blocked.failure
-    base = failure.kind.removeprefix("Preflight") if failure.kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else failure.kind
+    base = base_kind(failure.kind)
     reason = _CHROMIUM_REASONS[base].format(hint=_encode_hint(failure.hint or ""))
     if blocked.initiator == "fetch" and base in ("AllowOriginMismatch", "MultipleAllowOriginValues", "InvalidAllowOriginValue"):
         reason += _CHROMIUM_FETCH_SUFFIX
@@ -157,7 +157,7 @@ def firefox_console(blocked: Blocked) -> list[str]:
     response was a redirect, the actual request when the preflight failed.
     """
     failure = blocked.failure
-    base = failure.kind.removeprefix("Preflight") if failure.kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else failure.kind
+    base = base_kind(failure.kind)
     status = "(null)" if blocked.status is None else str(blocked.status)
     url = blocked.url
     if base == "RedirectContainsCredentials":
@@ -325,7 +325,7 @@ def safari_console(blocked: Blocked) -> list[str]:
       and the script line names the URL that redirected.
     """
     failure = blocked.failure
-    base = failure.kind.removeprefix("Preflight") if failure.kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else failure.kind
+    base = base_kind(failure.kind)
     status = "" if blocked.status is None else f" Status code: {blocked.status}"
     origin = blocked.request_origin or blocked.page_origin
     reason = {

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cors_lab.fetch.cors import base_kind, is_preflight_kind
 from cors_lab.fetch.urls import parse_origin, same_site
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def fix_for(result: FetchResult) -> str | None:
     """What to change on the server (FastAPI's CORSMiddleware) so the request is allowed; None if nothing is blocked."""
     if not result.blocked:
         return None
-    kind = (result.error_kind or "").removeprefix("Preflight") if result.error_kind != "PreflightInvalidStatus" else "PreflightInvalidStatus"
+    kind = base_kind(result.error_kind or "")
     origin = result.page_origin
     hint = result.failure.hint if result.failure is not None else None
     last = result.response.response if result.response is not None else None
@@ -369,7 +370,7 @@ def _causes(kind: str, *, origin: str, path: str, preflight: bool, hint: str | N
     # The whole preflight as the browser sends it, with the page's real method and headers.
     full_preflight_call = f"print(cors_lab.Browser(origin={origin!r}).fetch(app, {path!r}, method='PUT', json={{}}, headers={{...}}).preflight)"
     options_call = "cors_lab.lint(**cors_options)"
-    base = kind.removeprefix("Preflight") if kind not in ("PreflightInvalidStatus", "PreflightDisallowedRedirect") else kind
+    base = base_kind(kind)
     if base == "MissingAllowOriginHeader" and preflight:
         return [
             Cause("the origin is not in allow_origins", f"Starlette answers a preflight from an unknown origin with 400 and no Access-Control-Allow-Origin; {origin!r} must be listed exactly (scheme, host, port, no trailing slash).", preflight_call),
@@ -471,7 +472,7 @@ def explain(message: str) -> MessageExplanation:
                 url = frame.group("url") if frame else None
                 origin = frame.group("origin") if frame else None
                 hint = found.groupdict().get("hint")
-                is_preflight = preflight or kind in ("PreflightInvalidStatus", "PreflightDisallowedRedirect", "MethodDisallowedByPreflightResponse", "HeaderDisallowedByPreflightResponse", "InvalidAllowMethodsPreflightResponse", "InvalidAllowHeadersPreflightResponse")
+                is_preflight = preflight or is_preflight_kind(kind)
                 return MessageExplanation(
                     message, "chromium", kind, check + (" (on the preflight)" if preflight else ""), url, origin, hint, is_preflight,
                     _causes(kind, origin=origin or "http://localhost:3000", path=_path_of(url), preflight=is_preflight, hint=hint),
@@ -488,7 +489,7 @@ def explain(message: str) -> MessageExplanation:
             found = re.search(pattern, rest)
             if found:
                 hint = found.groupdict().get("hint")
-                preflight = kind in ("PreflightInvalidStatus", "PreflightDisallowedRedirect", "MethodDisallowedByPreflightResponse", "HeaderDisallowedByPreflightResponse", "InvalidAllowMethodsPreflightResponse", "InvalidAllowHeadersPreflightResponse")
+                preflight = is_preflight_kind(kind)
                 error_kind = None if kind in ("NetworkError", "AuthorizationCoveredByWildcard") else kind
                 return MessageExplanation(
                     message, "firefox", error_kind, check, url, None, hint, preflight,
@@ -501,7 +502,7 @@ def explain(message: str) -> MessageExplanation:
             groups = found.groupdict()
             origin = groups.get("origin")
             hint = groups.get("hint")
-            preflight = kind in ("PreflightInvalidStatus", "MethodDisallowedByPreflightResponse", "HeaderDisallowedByPreflightResponse", "InvalidAllowMethodsPreflightResponse", "InvalidAllowHeadersPreflightResponse")
+            preflight = is_preflight_kind(kind)
             return MessageExplanation(
                 message, "safari", kind or None, check, groups.get("url"), origin, hint, preflight,
                 _causes(kind, origin=origin or "http://localhost:3000", path=_path_of(groups.get("url")), preflight=preflight, hint=hint) if kind else [],

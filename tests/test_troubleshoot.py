@@ -81,7 +81,9 @@ class TestDoctor:
         app = cors_lab.demo_api(allow_origins=[PAGE], allow_methods=["*"], allow_headers=["*"])
         app.add_middleware(HTTPSRedirectMiddleware)
         report = cors_lab.doctor(app)
-        assert rows(report)["PUT with JSON"].result.error_kind == "PreflightDisallowedRedirect"
+        row = rows(report)["PUT with JSON"]
+        assert row.result.error_kind == "PreflightDisallowedRedirect"
+        assert "browsers never follow redirects on preflights" in row.fix and "outside HTTPSRedirectMiddleware" in row.fix
         assert any("HTTPSRedirectMiddleware runs outside" in w for w in report.warnings)
 
     def test_duplicate_acao_from_a_proxy_layer(self):

@@ -32,11 +32,13 @@ __all__ = [
     "CorsFailure",
     "CredentialsMode",
     "PreflightVerdict",
+    "base_kind",
     "check_access",
     "cors_check",
     "cors_filtered_headers",
     "exposed_header_names",
     "is_ok_status",
+    "is_preflight_kind",
     "preflight_verdict",
 ]
 
@@ -61,6 +63,32 @@ def is_ok_status(status: int) -> bool:
     return 200 <= status <= 299
 
 
+# Kinds that only a preflight can fail with; every other ``Preflight...`` kind is a CORS check that
+# failed on the preflight's response.
+_PREFLIGHT_ONLY_KINDS = frozenset({"PreflightInvalidStatus", "PreflightDisallowedRedirect"})
+_PREFLIGHT_RESPONSE_KINDS = frozenset({
+    "InvalidAllowMethodsPreflightResponse",
+    "InvalidAllowHeadersPreflightResponse",
+    "MethodDisallowedByPreflightResponse",
+    "HeaderDisallowedByPreflightResponse",
+})
+
+
+def base_kind(kind: str) -> str:
+    """The check that failed, whichever response it failed on: the ``Preflight`` prefix of a CORS
+    check is dropped; the kinds only a preflight can have keep their name.
+
+    >>> base_kind("PreflightMissingAllowOriginHeader"), base_kind("PreflightInvalidStatus")
+    ('MissingAllowOriginHeader', 'PreflightInvalidStatus')
+    """
+    return kind if kind in _PREFLIGHT_ONLY_KINDS else kind.removeprefix("Preflight")
+
+
+def is_preflight_kind(kind: str) -> bool:
+    """True for the kinds found on a preflight's response (Chromium's ``Preflight...`` kinds and the method/header checks)."""
+    return kind.startswith("Preflight") or kind in _PREFLIGHT_RESPONSE_KINDS
+
+
 @dataclass(frozen=True)
 class CorsFailure:
     """A failed CORS step.
@@ -80,12 +108,7 @@ class CorsFailure:
     @property
     def preflight(self) -> bool:
         """True when the preflight response failed (Chromium's ``Preflight...`` kinds and the method/header checks)."""
-        return self.kind.startswith("Preflight") or self.kind in (
-            "InvalidAllowMethodsPreflightResponse",
-            "InvalidAllowHeadersPreflightResponse",
-            "MethodDisallowedByPreflightResponse",
-            "HeaderDisallowedByPreflightResponse",
-        )
+        return is_preflight_kind(self.kind)
 
 
 @dataclass(frozen=True)
