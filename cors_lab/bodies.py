@@ -74,8 +74,14 @@ def _bytes(data: bytes | str) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
 
-def extract_body(body: Body, *, json: Any = None, has_json: bool = False) -> ExtractedBody:
-    """The bytes and default Content-Type of a body (https://fetch.spec.whatwg.org/#concept-bodyinit-extract)."""
+def extract_body(body: Body, *, json: Any = None, has_json: bool = False, stream_uploads: bool = True) -> ExtractedBody:
+    """The bytes and default Content-Type of a body (https://fetch.spec.whatwg.org/#concept-bodyinit-extract).
+
+    ``stream_uploads=False``: an engine without streaming uploads, where a
+    ``ReadableStream`` is not a body type and becomes its string form, a text/plain body.
+    """
+    if isinstance(body, ReadableStream) and not stream_uploads:
+        body = "[object ReadableStream]"
     if has_json:
         if body is not None:
             raise TypeError("pass either body= or json=, not both")

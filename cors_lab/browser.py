@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cors_lab.asgi import ASGIApp, call_app, describe_app, is_asgi_app
-from cors_lab.bodies import Body, ReadableStream, extract_body
+from cors_lab.bodies import Body, extract_body
 from cors_lab.engines import Blocked, Engine, get_engine
 from cors_lab.fetch.cache import PreflightCache
 from cors_lab.fetch.cookies import CookieJar, parse_set_cookie
@@ -383,10 +383,9 @@ class Browser:
         if mode == "no-cors" and not is_cors_safelisted_method(method):
             raise TypeError(f"Failed to execute 'fetch' on 'Window': '{method}' is unsupported in no-cors mode.")
         has_json = json is not _MISSING
-        if isinstance(body, ReadableStream) and not self.engine.stream_request_bodies:
-            # No streaming uploads: the stream is converted to its string form, a text/plain body.
-            body = "[object ReadableStream]"
-        extracted = extract_body(body, json=json if has_json else None, has_json=has_json)
+        extracted = extract_body(
+            body, json=json if has_json else None, has_json=has_json, stream_uploads=self.engine.stream_request_bodies
+        )
         if (extracted.data or body is not None or has_json) and method in ("GET", "HEAD"):
             if initiator == "xhr":
                 extracted = extract_body(None)  # XHR silently ignores a body with GET/HEAD

@@ -41,7 +41,7 @@ def needs_preflight(
         return []  # only cors-mode requests are ever preflighted
     profile = get_engine(engine)
     pairs = list(normalize_headers(headers))
-    extracted = extract_body(body)
+    extracted = extract_body(body, stream_uploads=profile.stream_request_bodies)
     if extracted.content_type is not None and not any(n.lower() == "content-type" for n, _ in pairs):
         pairs.append(("Content-Type", extracted.content_type))
     return preflight_reasons(

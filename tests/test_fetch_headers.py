@@ -201,6 +201,12 @@ class TestNeedsPreflight:
             "the body is a ReadableStream, which always needs a preflight"
         ]
 
+    def test_firefox_sends_a_stream_as_its_string_form_like_browser_fetch(self):
+        # Firefox has no streaming uploads: the stream becomes "[object ReadableStream]", text/plain.
+        assert cors_lab.needs_preflight("POST", body=cors_lab.ReadableStream("x"), engine="firefox") == []
+        result = cors_lab.Browser(engine="firefox").fetch(cors_lab.demo_api(allow_origins=["*"]), "/items", method="POST", body=cors_lab.ReadableStream("x"))
+        assert result.preflight is None and result.exchanges[0].request.body == b"[object ReadableStream]"
+
     def test_engines_differ_on_client_hints(self):
         assert cors_lab.needs_preflight("GET", {"DPR": "2"}, engine="chromium") == []
         assert cors_lab.needs_preflight("GET", {"DPR": "2"}, engine="firefox") != []
