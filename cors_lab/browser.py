@@ -671,10 +671,7 @@ class Browser:
         )
         if verdict.failure is not None:
             self.preflight_cache.forget(origin=request_origin, url=url_text)
-            failure = verdict.failure
-            if failure.kind == "PreflightInvalidStatus":
-                failure = CorsFailure(failure.kind, failure.hint, {"status": response.status})
-            raise _Blocked(failure, url=url_text, status=response.status)
+            raise _Blocked(verdict.failure, url=url_text, status=response.status)
         if verdict.authorization_by_wildcard:
             if engine.authorization_warning:
                 state.console_notes.append(engine.authorization_warning.format(url=url_text))
@@ -712,9 +709,7 @@ class Browser:
         """https://w3c.github.io/webappsec-mixed-content/: a page loaded over https, an http URL whose host is not loopback."""
         if self.page_origin.opaque or self.page_origin.scheme != "https" or url.scheme != "http":
             return False
-        host = url.host
-        trustworthy = host in ("localhost", "[::1]") or host.endswith(".localhost") or host.startswith("127.")
-        return not trustworthy
+        return not is_potentially_trustworthy(url.origin)
 
     def _cookies_allowed(self, url: URL, *, sending: bool = False) -> bool:
         """May cookies be stored from (or, ``sending``, sent to) ``url`` under the engine's third-party policy?"""

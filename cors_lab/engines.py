@@ -529,19 +529,15 @@ class Engine:
         if raw is None:
             return self.max_age_default
         value = raw.strip()
-        if self.name == "chromium":
-            # preflight_result.cc: an integer, else the default; negative means 0.
-            if re.fullmatch(r"[+-]?[0-9]+", value):
-                return max(0, min(int(value), self.max_age_cap))
-            return self.max_age_default
         if self.name == "firefox":
             # nsCORSListenerProxy.cpp: digits only, else not cached at all.
             if value.isdigit() and value.isascii():
                 return min(int(value), self.max_age_cap)
             return 0
-        # WebKit (CrossOriginPreflightResultCache.cpp, parseAccessControlMaxAge): an integer, else
-        # the default; a negative one is an expiry in the past, so nothing is cached (observed with
-        # WebKitGTK 2.50.6: Max-Age -1 preflights again, "soon" caches for the default 5 s).
+        # Chromium (preflight_result.cc) and WebKit (CrossOriginPreflightResultCache.cpp,
+        # parseAccessControlMaxAge): an integer, else the default; a negative one means nothing is
+        # cached (observed with WebKitGTK 2.50.6: Max-Age -1 preflights again, "soon" caches for
+        # the default 5 s).
         if re.fullmatch(r"[+-]?[0-9]+", value):
             return max(0, min(int(value), self.max_age_cap))
         return self.max_age_default

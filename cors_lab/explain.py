@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cors_lab.fetch.cors import base_kind, is_preflight_kind
+from cors_lab.fetch.local_network import permission_for
 from cors_lab.fetch.urls import parse_origin, same_site
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def fix_for(result: FetchResult) -> str | None:
     if kind == "DisallowedByMode":
         return "The request used mode 'same-origin' for a cross-origin URL; use mode 'cors' (the default)."
     if kind == "LocalNetworkAccessPermissionDenied":
-        permission = "loopback-network" if hint == "loopback" else "local-network"
+        permission = permission_for(hint)  # type: ignore[arg-type]
         return (
             f"No server header fixes this. The page at {origin} is on the public internet and the API on the {hint} "
             f"network, so the browser asks the user for the {permission!r} permission, and the request fails when it "

@@ -24,6 +24,7 @@ from cors_lab.fetch.headers import (
     is_cors_non_wildcard_request_header_name,
     is_cors_safelisted_method,
     is_cors_safelisted_response_header_name,
+    is_forbidden_response_header_name,
 )
 from cors_lab.fetch.urls import InvalidURL, parse_url
 
@@ -357,26 +358,22 @@ def cors_filtered_headers(headers: Headers, *, credentials_mode: CredentialsMode
     Repeated lines are combined with ``", "``, as ``Headers.get()`` returns them.
     """
     exposed = exposed_header_names(headers, credentials_mode=credentials_mode)
-    readable: dict[str, str] = {}
-    for name, value in headers:
-        lowered = name.lower()
-        if exposed == ALL:
-            allowed = lowered not in ("set-cookie", "set-cookie2")
-        else:
-            allowed = is_cors_safelisted_response_header_name(lowered, exposed)  # type: ignore[arg-type]
-        if allowed:
-            value = value.strip(" \t")
-            readable[lowered] = f"{readable[lowered]}, {value}" if lowered in readable else value
-    return readable
+    if exposed == ALL:
+        return basic_filtered_headers(headers)  # every name but Set-Cookie
+    return _combined(headers, lambda name: is_cors_safelisted_response_header_name(name, exposed))  # type: ignore[arg-type]
 
 
 def basic_filtered_headers(headers: Headers) -> dict[str, str]:
     """https://fetch.spec.whatwg.org/#concept-filtered-response-basic: everything but ``Set-Cookie``."""
-    readable: dict[str, str] = {}
+    return _combined(headers, lambda name: not is_forbidden_response_header_name(name))
+
+
+def _combined(headers: Headers, readable: Callable[[str], bool]) -> dict[str, str]:
+    """The ``readable`` headers by lowercase name, repeated lines joined with ``", "`` as ``Headers.get()`` does."""
+    combined: dict[str, str] = {}
     for name, value in headers:
         lowered = name.lower()
-        if lowered in ("set-cookie", "set-cookie2"):
-            continue
-        value = value.strip(" \t")
-        readable[lowered] = f"{readable[lowered]}, {value}" if lowered in readable else value
-    return readable
+        if readable(lowered):
+            value = value.strip(" \t")
+            combined[lowered] = f"{combined[lowered]}, {value}" if lowered in combined else value
+    return combined
