@@ -13,6 +13,7 @@ reads only what is public anyway (low); ``*`` on a public API is informational.
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from cors_lab.lint import lint
 from cors_lab.messages import Exchange
 from cors_lab.server import Server
 from cors_lab.stack import cors_options
-from cors_lab.transport import send
+from cors_lab.transport import DEFAULT_APP_ORIGIN, send
 
 __all__ = ["AuditReport", "audit"]
 
@@ -255,14 +256,8 @@ def audit(
         also = [f.value for f in findings if f.check in implied]
         findings = [f for f in findings if f.check not in implied]
         if also:
-            findings[findings.index(reflection)] = Finding(
-                reflection.check,
-                reflection.severity,
-                reflection.title,
-                reflection.why + f" Every other probe origin was accepted too ({', '.join(str(a) for a in also)}).",
-                reflection.fix,
-                evidence=reflection.evidence,
-                value=reflection.value,
+            findings[findings.index(reflection)] = dataclasses.replace(
+                reflection, why=reflection.why + f" Every other probe origin was accepted too ({', '.join(str(a) for a in also)})."
             )
 
     # Responses that depend on Origin must say so, or a shared cache serves one origin's answer to another.
@@ -326,4 +321,4 @@ def _describe(target: Any) -> str:
         return target.rstrip("/")
     if isinstance(target, Server):
         return target.origin
-    return "http://localhost:8000"
+    return DEFAULT_APP_ORIGIN

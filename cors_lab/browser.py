@@ -815,7 +815,7 @@ class Browser:
 
     async def _send(self, p: _Prepared, request: Request) -> Exchange:
         target_url = parse_url(request.url)
-        is_preflight = request.method == "OPTIONS" and request.header("access-control-request-method") is not None
+        is_preflight = request.is_preflight
         self._check_local_network(p, request, target_url, preflight=is_preflight)
         origin = target_url.origin.serialize()
         server = p.servers.get(origin)

@@ -15,6 +15,9 @@ import os
 import sys
 from typing import Any
 
+from cors_lab.engines import ENGINES
+from cors_lab.findings import SEVERITIES
+
 __all__ = ["main"]
 
 EXAMPLES = """\
@@ -220,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--data", help="a request body (a string, as fetch() sends it)")
     fetch.add_argument("--credentials", default="same-origin", choices=["omit", "same-origin", "include"])
     fetch.add_argument("--mode", default="cors", choices=["cors", "no-cors", "same-origin"])
-    fetch.add_argument("--engine", default="chromium", choices=["chromium", "firefox", "safari"])
+    fetch.add_argument("--engine", default="chromium", choices=list(ENGINES))
     fetch.add_argument("--xhr", action="store_true", help="XMLHttpRequest instead of fetch()")
     fetch.add_argument(
         "--address-space", action="append", default=[], metavar="HOST=SPACE",
@@ -235,14 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", help="a frontend's typical requests against your app, and the fixes", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(doc)
     doc.add_argument("--frontend", default="http://localhost:3000", help="the frontend's origin")
-    doc.add_argument("--engine", default="chromium", choices=["chromium", "firefox", "safari"])
+    doc.add_argument("--engine", default="chromium", choices=list(ENGINES))
     doc.set_defaults(run=cmd_doctor)
 
     aud = sub.add_parser("audit", help="a security scan of the CORS setup", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     common(aud)
     aud.add_argument("--site", default="https://app.example.com", help="the frontend that should have access")
     aud.add_argument("--path", default="/", help="the resource to probe (pick one with user data)")
-    aud.add_argument("--fail-on", default="low", choices=["critical", "high", "medium", "low", "info"], help="exit 1 for findings this bad or worse (default low)")
+    aud.add_argument("--fail-on", default="low", choices=list(SEVERITIES), help="exit 1 for findings this bad or worse (default low)")
     aud.add_argument("--no-progress", action="store_true")
     aud.set_defaults(run=cmd_audit)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cors_lab.browser import Browser, FetchResult
-from cors_lab.explain import fix_for
+from cors_lab.explain import fix_for, starlette_refused_parts
 from cors_lab.fetch.cors import base_kind
 from cors_lab.fetch.cookies import Cookie
 from cors_lab.fetch.headers import is_cors_safelisted_response_header_name
@@ -61,8 +61,7 @@ class DoctorRow:
 
     @property
     def unreadable(self) -> bool:
-        header = self.request.read_header
-        return bool(header) and not self.result.blocked and header.lower() not in self.result.readable_headers
+        return _unreadable(self.request, self.result)
 
     @property
     def console(self) -> str | None:
@@ -253,8 +252,14 @@ def _before_after(options: dict[str, Any] | None, **changes: Any) -> str:
     return f"before: {_call(before)}\nafter:  {_call(after)}"
 
 
-def _suggest(row_request: DoctorRequest, result: FetchResult, options: dict[str, Any] | None, frontend: str, unreadable: bool) -> str | None:
-    if unreadable:
+def _unreadable(request: DoctorRequest, result: FetchResult) -> bool:
+    """The request went through, but the header it wants to read is not readable by script."""
+    header = request.read_header
+    return bool(header) and not result.blocked and header.lower() not in result.readable_headers
+
+
+def _suggest(row_request: DoctorRequest, result: FetchResult, options: dict[str, Any] | None, frontend: str) -> str | None:
+    if _unreadable(row_request, result):
         exposed = list((options or {}).get("expose_headers", []))
         return _before_after(options, expose_headers=[*exposed, row_request.read_header])
     if not result.blocked:
@@ -277,12 +282,11 @@ def _suggest(row_request: DoctorRequest, result: FetchResult, options: dict[str,
             f"a layer outside CORSMiddleware answered the preflight with {result.preflight.response.status}; add "
             "CORSMiddleware last (app.add_middleware puts the last one outermost) or let OPTIONS through"
         )
-    refusal = result.preflight.response.text if result.preflight is not None else ""
-    if kind in ("MissingAllowOriginHeader", "AllowOriginMismatch") or "origin" in refusal.removeprefix("Disallowed CORS ").split(", "):
+    parts = starlette_refused_parts(result)
+    if kind in ("MissingAllowOriginHeader", "AllowOriginMismatch") or "origin" in parts:
         if frontend not in options.get("allow_origins", []):
             return _before_after(options, allow_origins=[*origins, frontend])
     if kind == "PreflightInvalidStatus":
-        parts = refusal.removeprefix("Disallowed CORS ").split(", ") if refusal.startswith("Disallowed CORS ") else []
         changes: dict[str, Any] = {}
         if "method" in parts:
             methods = [m for m in options.get("allow_methods", ["GET"]) if m != "*"]
@@ -290,8 +294,7 @@ def _suggest(row_request: DoctorRequest, result: FetchResult, options: dict[str,
         if "headers" in parts and result.preflight is not None:
             wanted = (result.preflight.request.header("access-control-request-headers") or "").split(",")
             current = [h for h in options.get("allow_headers", []) if h != "*"]
-            names = {"authorization": "Authorization", "content-type": "Content-Type"}
-            changes["allow_headers"] = [*current, *(names.get(w, "-".join(p.capitalize() for p in w.split("-"))) for w in wanted if w and w not in [c.lower() for c in current])]
+            changes["allow_headers"] = [*current, *("-".join(p.capitalize() for p in w.split("-")) for w in wanted if w and w not in [c.lower() for c in current])]
         if "private-network" in parts:
             changes["allow_private_network"] = True
         if changes:
@@ -350,8 +353,7 @@ def doctor(
             if request.json is not _MISSING:
                 kwargs["json"] = request.json
             result = browser.fetch(origin + request.path, **kwargs)
-            unreadable = bool(request.read_header) and not result.blocked and request.read_header.lower() not in result.readable_headers
-            rows.append(DoctorRow(request, result, _suggest(request, result, options, frontend, unreadable)))
+            rows.append(DoctorRow(request, result, _suggest(request, result, options, frontend)))
             if requests is None and request is planned[0] and not result.blocked and result.response is not None:
                 extra = [
                     name
@@ -363,8 +365,7 @@ def doctor(
                 if extra:
                     read = DoctorRequest(f"read {extra[0]}", "GET", request.path, read_header=extra[0])
                     again = browser.fetch(origin + read.path)
-                    unreadable = read.read_header.lower() not in again.readable_headers
-                    rows.append(DoctorRow(read, again, _suggest(read, again, options, frontend, unreadable)))
+                    rows.append(DoctorRow(read, again, _suggest(read, again, options, frontend)))
     warnings = _stack_warnings(layers, cors_layers)
     return DoctorReport(frontend=frontend, engine=engine, rows=rows, warnings=warnings, options=options)
 

@@ -631,28 +631,3 @@ def check_bug_report(report: Any) -> Check:
         return Check(True, f"ready to paste: a fresh Python prints {report.verdict!r}.")
     return Check(False, "the report is not ready yet.", problems)
 
-
-#: For tests and docs: every check with the notebook it belongs to.
-CHECKS: dict[str, Callable[..., Check]] = {
-    "00a": check_first_fix,
-    "00b": check_first_put,
-    "01a": check_origins,
-    "01b": check_same_site,
-    "02a": check_simple_request,
-    "02b": check_preflight_headers,
-    "03a": check_least_privilege,
-    "03b": check_fixed_origin_list,
-    "04a": check_credentialed_setup,
-    "04b": check_send_cookie,
-    "05a": check_pagination,
-    "05b": check_error_is_readable,
-    "06a": check_max_age,
-    "06b": check_cache_prediction,
-    "07a": check_secure_config,
-    "07b": check_websocket_origin,
-    "08a": check_doctor_clean,
-    "08b": check_preflight_fix,
-    "09a": check_reproduces_console,
-    "09b": check_minimal_app,
-    "09c": check_bug_report,
-}

@@ -36,14 +36,18 @@ def _why_cross_origin(page: str, url: str) -> str:
     return f"different {', '.join(differences)}; {site}"
 
 
+def starlette_refused_parts(result: FetchResult) -> list[str]:
+    """What Starlette's 400 "Disallowed CORS origin, method, headers" preflight answer refused; [] for any other answer."""
+    body = result.preflight.response.text if result.preflight is not None else ""
+    return body.removeprefix("Disallowed CORS ").split(", ") if body.startswith("Disallowed CORS ") else []
+
+
 def _starlette_refusal(result: FetchResult) -> str | None:
     """Advice from Starlette's 400 "Disallowed CORS ..." preflight answer, which names every refused part."""
-    if result.preflight is None:
+    parts = starlette_refused_parts(result)
+    if not parts:
         return None
-    body = result.preflight.response.text
-    if not body.startswith("Disallowed CORS "):
-        return None
-    parts = body.removeprefix("Disallowed CORS ").split(", ")
+    body = result.preflight.response.text  # type: ignore[union-attr]
     advice = []
     if "origin" in parts:
         advice.append(f"add {result.page_origin!r} to allow_origins")

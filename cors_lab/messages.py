@@ -172,6 +172,12 @@ class Request:
         return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     @property
+    def is_preflight(self) -> bool:
+        """An ``OPTIONS`` request with ``Access-Control-Request-Method``: a CORS preflight (script
+        cannot set that header, so no other request has it)."""
+        return self.method == "OPTIONS" and self.header("access-control-request-method") is not None
+
+    @property
     def origin(self) -> str:
         """``scheme://host[:port]`` of the URL, as written in the URL."""
         parts = urlsplit(self.url)

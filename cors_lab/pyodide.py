@@ -116,9 +116,6 @@ def install() -> bool:
     return True
 
 
-_original_run = subprocess.run
-
-
 def _run_in_process(args: Any, *popenargs: Any, capture_output: bool = False, text: bool | None = None,
                     check: bool = False, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     """``subprocess.run([sys.executable, "-c", code], ...)`` without a process: the code runs here.

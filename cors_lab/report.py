@@ -129,11 +129,6 @@ def _assigns_app(node: ast.AST) -> bool:
     return False
 
 
-def _is_preflight(exchange: Exchange) -> bool:
-    # Script cannot set Access-Control-Request-Method (a forbidden header): only a preflight has it.
-    return exchange.request.method == "OPTIONS" and exchange.request.header("access-control-request-method") is not None
-
-
 def _literal(value: Any) -> str:
     return pprint.pformat(value, width=100, sort_dicts=False)
 
@@ -142,7 +137,7 @@ def _fetch_call(result: FetchResult) -> tuple[list[str], list[str], list[tuple[s
     """``(lines of the Browser.fetch call, comments about what was reconstructed, cookies held)``."""
     notes: list[str] = []
     cookies: list[tuple[str, str]] = []
-    actual = next((e for e in result.exchanges if not _is_preflight(e)), None)
+    actual = next((e for e in result.exchanges if not e.request.is_preflight), None)
     headers: list[tuple[str, str]]
     body: bytes | None = None
     if actual is not None:

@@ -1092,7 +1092,7 @@ def compare(
     stale: list[str] = []
     for requirement in pins:
         env = environment(*requirement, cache_dir=cache_dir)
-        label = " + ".join(req.replace("==", " ") for req in requirement)
+        label = env.label
         try:
             env.ensure(build=build)
             driver = _driver_for(env, timeout=timeout)

@@ -103,7 +103,7 @@ def main() -> int:
                 print(f"\n{run.browser}: {row.id}:")
                 for difference in row.differences:
                     print(f"  {difference}")
-        write_report(run.rows, run.version, run.seconds, Path(args.reports) / f"{run.engine}.json", run.engine)
+        write_report(run, Path(args.reports) / f"{run.engine}.json")
     print()
     for run in runs:
         print(run.summary)

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.browser.harness import RUN_JS, Observation, World, js_spec, observe, steps_of
+from tests.browser.harness import RUN_JS, Observation, World, js_spec, observe, run_js_expression, steps_of
 
 FIREFOX_PATHS = ("/usr/bin/firefox-esr", "/usr/bin/firefox")
 INSTALL_HINT = "sudo apt-get install -y firefox-esr"
@@ -290,8 +290,7 @@ class FirefoxRunner:
         return self._evaluate(self._chrome, TAKE_CONSOLE_JS, await_promise=False)
 
     def _call_run_js(self, context: str, spec: dict[str, Any]) -> Any:
-        # RUN_JS is a function expression; JSON is a valid JavaScript literal for the spec.
-        return self._evaluate(context, f"({RUN_JS})({json.dumps(spec)}).then((r) => JSON.stringify(r))")
+        return self._evaluate(context, run_js_expression(spec))
 
     def _call_run_js_answering_prompts(self, context: str, spec: dict[str, Any], *, allow: bool) -> Any:
         """Like ``_call_run_js``, for a page whose requests may raise a Local Network Access prompt.

@@ -206,6 +206,12 @@ async (spec) => {
 """
 
 
+def run_js_expression(spec: dict[str, Any]) -> str:
+    """RUN_JS applied to ``spec`` as one JavaScript expression, whose promise gives the outcome as JSON text
+    (for browsers driven by evaluating a string; JSON is a valid JavaScript literal for the spec)."""
+    return f"({RUN_JS})({json.dumps(spec)}).then((r) => JSON.stringify(r))"
+
+
 def js_spec(request: dict[str, Any], origins: dict[str, str], sandboxed: bool) -> dict[str, Any]:
     request = fill(request, origins)
     spec = {
@@ -453,10 +459,11 @@ class ChromiumRunner:
             cdp = context.new_cdp_session(page)
             cdp.on("Audits.issueAdded", lambda event: issues.append(event["issue"]))
             # Network.loadingFailed carries the CorsError for every frame, sandboxed iframes included.
-            cdp.on(
-                "Network.loadingFailed",
-                lambda event: failures.append(event["corsErrorStatus"]["corsError"]) if event.get("corsErrorStatus") else None,
-            )
+            def record_failure(event: dict[str, Any]) -> None:
+                if event.get("corsErrorStatus"):
+                    failures.append(event["corsErrorStatus"]["corsError"])
+
+            cdp.on("Network.loadingFailed", record_failure)
             cdp.send("Audits.enable")
             cdp.send("Network.enable")
             page_origin = world.page_origin(scenario)
@@ -475,10 +482,7 @@ class ChromiumRunner:
                 # Sandboxed iframes run out of process (IsolateSandboxedIframes): attach to the frame's target too.
                 page.evaluate(RUN_JS, {"setup_sandbox": True})
                 frame_cdp = context.new_cdp_session(page.frames[1])
-                frame_cdp.on(
-                    "Network.loadingFailed",
-                    lambda event: failures.append(event["corsErrorStatus"]["corsError"]) if event.get("corsErrorStatus") else None,
-                )
+                frame_cdp.on("Network.loadingFailed", record_failure)
                 frame_cdp.send("Network.enable")
             world.take_log()
             observations = []
@@ -589,14 +593,6 @@ def run_engine(engine: str, executable: str, scenarios: list[dict[str, Any]] | N
     return EngineRun(engine, version, rows, time.perf_counter() - started)
 
 
-def run_agreement(
-    executable: str, scenarios: list[dict[str, Any]] | None = None, engine: str = "chromium"
-) -> tuple[list[Row], str, float]:
-    """Run every scenario in the browser and in the model; return the rows, the browser's version and the time taken."""
-    run = run_engine(engine, executable, scenarios)
-    return run.rows, run.version, run.seconds
-
-
 def summarize(rows: list[Row], version: str, seconds: float, browser: str = "Chromium") -> str:
     ran = [row for row in rows if not row.skipped]
     agreeing = sum(row.agree for row in ran)
@@ -671,13 +667,14 @@ def table_by_engine(runs: list[EngineRun]) -> str:
     return "\n".join(lines)
 
 
-def write_report(rows: list[Row], version: str, seconds: float, path: Path, engine: str = "chromium") -> None:
+def write_report(run: EngineRun, path: Path) -> None:
+    """``run`` as JSON at ``path``: the summary, and both sides of every scenario."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    browser = BROWSERS[engine]
+    engine = run.engine
     report = {
-        "browser": f"{browser} {version}",
-        "summary": summarize(rows, version, seconds, browser),
-        "seconds": round(seconds, 2),
+        "browser": f"{run.browser} {run.version}",
+        "summary": run.summary,
+        "seconds": round(run.seconds, 2),
         "compared": list(compared_fields(engine)),
         "scenarios": [
             {
@@ -689,7 +686,7 @@ def write_report(rows: list[Row], version: str, seconds: float, path: Path, engi
                 engine: [o.as_dict() for o in row.real],
                 "model": [o.as_dict() for o in row.model],
             }
-            for row in rows
+            for row in run.rows
         ],
     }
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

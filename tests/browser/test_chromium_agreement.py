@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.browser import conftest
-from tests.browser.harness import APP_KEYS, load_catalogue, run_agreement, summarize, write_report
+from tests.browser.harness import APP_KEYS, load_catalogue, run_engine, write_report
 
 REPORT = Path(__file__).with_name("reports") / "chromium.json"
 
@@ -25,9 +25,8 @@ def test_catalogue_is_large_and_well_formed():
 
 
 def test_model_agrees_with_chromium_on_every_scenario(chromium_executable):
-    rows, version, seconds = run_agreement(chromium_executable)
-    write_report(rows, version, seconds, REPORT)
-    summary = summarize(rows, version, seconds)
-    conftest.SUMMARIES.append(summary)
-    disagreements = [f"{row.id}:\n  " + "\n  ".join(row.differences) for row in rows if not row.agree]
-    assert not disagreements, summary + "\n" + "\n".join(disagreements)
+    run = run_engine("chromium", chromium_executable)
+    write_report(run, REPORT)
+    conftest.SUMMARIES.append(run.summary)
+    disagreements = [f"{row.id}:\n  " + "\n  ".join(row.differences) for row in run.rows if not row.agree]
+    assert not disagreements, run.summary + "\n" + "\n".join(disagreements)

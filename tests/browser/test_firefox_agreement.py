@@ -29,7 +29,7 @@ def test_firefox_skips_are_rare_and_explained():
 
 def test_model_agrees_with_firefox_on_every_scenario(firefox_executable):
     run = run_engine("firefox", firefox_executable)
-    write_report(run.rows, run.version, run.seconds, REPORT, "firefox")
+    write_report(run, REPORT)
     conftest.SUMMARIES.append(run.summary)
     disagreements = [f"{row.id}:\n  " + "\n  ".join(row.differences) for row in run.rows if not row.agree]
     assert not disagreements, run.summary + "\n" + "\n".join(disagreements)

@@ -31,7 +31,7 @@ def test_webkit_skips_are_rare_and_explained():
 
 def test_model_agrees_with_webkit_on_every_scenario(webkit_executable):
     run = run_engine("webkit", webkit_executable)
-    write_report(run.rows, run.version, run.seconds, REPORT, "webkit")
+    write_report(run, REPORT)
     conftest.SUMMARIES.append(run.summary)
     disagreements = [f"{row.id}:\n  " + "\n  ".join(row.differences) for row in run.rows if not row.agree]
     assert not disagreements, run.summary + "\n" + "\n".join(disagreements)

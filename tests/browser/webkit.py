@@ -64,7 +64,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.browser.harness import RUN_JS, Observation, World, js_spec, observe, steps_of
+from tests.browser.harness import Observation, World, _free_port, js_spec, observe, run_js_expression, steps_of
 
 MINIBROWSER_GLOB = "/usr/lib/*/webkit2gtk-4.*/MiniBrowser"
 INSTALL_HINT = "sudo apt-get install -y --no-install-recommends webkit2gtk-driver xvfb xauth"
@@ -74,10 +74,9 @@ COMMAND_TIMEOUT = 20.0
 #: How long to keep listening after a step's answer (a margin: see LATE_CHECK).
 GRACE = 0.01
 SANDBOX_GRACE = 0.03
-#: Debugging aid: seconds to keep listening after the grace, recording any console line that arrives
-#: then (none did over the whole catalogue with 0.2 s).
+#: Debugging aid: seconds to keep listening after the grace (no line arrived that late over the whole
+#: catalogue with 0.2 s).
 LATE_CHECK = float(os.environ.get("CORS_LAB_WEBKIT_LATE_CHECK", "0"))
-LATE: list[tuple[str, list[str]]] = []
 #: Browsers started ahead of the scenario that needs them (start-up overlaps the running scenario;
 #: with two the CPU stays busy through each step's round trips: 75 s instead of 84 s for the catalogue).
 AHEAD = 2
@@ -105,12 +104,6 @@ def _version(executable: str, env: dict[str, str]) -> str | None:
         return None
     found = re.search(r"WebKitGTK (\S+)", printed)
     return found.group(1) if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class WebKitError(RuntimeError):
@@ -557,7 +550,7 @@ class WebKitRunner:
         try:
             sandboxed = scenario.get("page") == "null"
             if sandboxed:
-                page.run_js(f"({RUN_JS})({{setup_sandbox: true}}).then((r) => JSON.stringify(r))")
+                page.run_js(run_js_expression({"setup_sandbox": True}))
             world.take_log()
             observations = []
             for step in steps_of(scenario):
@@ -565,15 +558,11 @@ class WebKitRunner:
                     time.sleep(step["wait"])
                 page.console.clear()
                 spec = js_spec(step, origins, sandboxed)
-                outcome = page.run_js(f"({RUN_JS})({json.dumps(spec)}).then((r) => JSON.stringify(r))")
+                outcome = page.run_js(run_js_expression(spec))
                 # Console lines travel on the same ordered channel as the answer, so they are in by now;
-                # the grace is a margin (LATE_CHECK measures whether it is ever needed).
-                page.drain(SANDBOX_GRACE if sandboxed else GRACE)
-                if LATE_CHECK:
-                    before = len(page.console)
-                    page.drain(LATE_CHECK)
-                    if len(page.console) > before:
-                        LATE.append((scenario["id"], [entry.get("text") for entry in page.console[before:]]))
+                # the grace is a margin. LATE_CHECK listens longer: a line that arrives then shows up as
+                # a difference from the model.
+                page.drain((SANDBOX_GRACE if sandboxed else GRACE) + LATE_CHECK)
                 # Every level: Web Inspector lists them all (only errors occur in the catalogue).
                 console = [entry["text"] for entry in page.console]
                 observations.append(observe(outcome, world, console=console))  # no CorsError names in WebKit
